@@ -1,0 +1,38 @@
+# One entry point for people and CI. `make plan` and `make test` install what they need first.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PLAN_JSON ?= plan.json
+
+.PHONY: install plan lint typecheck pylint unit test clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+plan: install
+	$(BIN)/drctl plan --json $(PLAN_JSON)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pylint: install
+	$(BIN)/pylint --fail-under=9.0 lib drctl tests tap.py
+
+unit: install
+	$(BIN)/pytest --cov --cov-report=term --cov-report=xml:coverage.xml
+	$(BIN)/coverage report --include='lib/*' --fail-under=95
+
+test: lint typecheck pylint unit
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache coverage.xml .coverage $(PLAN_JSON)

@@ -1,0 +1,1 @@
+"""drctl: plan and operate the payments disaster-recovery stack."""

@@ -1,0 +1,552 @@
+"""The offline engine: runs the TapStack program under Pulumi's mock monitor and records every
+registration. ``drctl plan`` and the unit tests share it, so the tests check exactly what the plan shows.
+
+Mocked ids and ARNs follow AWS's formats for the resource's region and a fixed example account, so
+that ARN-based checks (key policies, role trust, replication) can be made against the plan.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import hashlib
+import importlib
+import inspect
+import json
+import logging
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from lib.config import PROJECT_NAMESPACE, StackConfig
+from lib.program import build
+
+# AWS's documentation account: plausible (12 digits), and never a real customer's.
+MOCK_ACCOUNT_ID = "444455556666"
+MOCK_PARTITION = "aws"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GLOBAL = "global"
+SECRET = "[secret]"  # noqa: S105 - the placeholder shown instead of a secret
+
+# Services whose resources are global: reported with region "global".
+_GLOBAL_MODULES = ("iam", "route53", "cloudfront", "organizations", "globalaccelerator", "budgets")
+_REGIONAL_ROUTE53 = ("route53/resolver",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    """One resource as the program registered it with the engine."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    inputs: dict[str, Any]
+    id: str | None
+    state: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedResource:
+    """A resource of the plan, in the shape of the plan contract."""
+
+    urn: str
+    type: str
+    name: str
+    region: str
+    parent: str | None
+    id: str | None
+    inputs: dict[str, Any]
+    effective_tags: dict[str, str] | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The resource as it appears in ``plan.json``."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Everything the program would create, and its outputs as the pipeline writes them."""
+
+    project: str
+    stack: str
+    config: StackConfig
+    resources: tuple[PlannedResource, ...]
+    outputs: dict[str, str]
+    messages: tuple[str, ...]
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        """All resources of one type, in registration order."""
+        return [r for r in self.resources if r.type == type_token]
+
+    def in_region(self, region: str) -> list[PlannedResource]:
+        """All resources that live in ``region`` (or ``"global"``)."""
+        return [r for r in self.resources if r.region == region]
+
+    def named(self, name: str) -> PlannedResource:
+        """The resource with logical name ``name``; KeyError if there is none."""
+        for resource in self.resources:
+            if resource.name == name:
+                return resource
+        raise KeyError(name)
+
+    def by_urn(self, urn: str) -> PlannedResource:
+        """The resource with URN ``urn``; KeyError if there is none."""
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise KeyError(urn)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan contract: ``{project, stack, environment_suffix, regions, resources, outputs}``."""
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "environment_suffix": self.config.environment_suffix,
+            "regions": {"primary": self.config.primary.region, "secondary": self.config.secondary.region},
+            "resources": [resource.to_json() for resource in self.resources],
+            "outputs": dict(self.outputs),
+        }
+
+
+def _hex(seed: str, length: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _module_of(type_token: str) -> str:
+    """``aws:ec2/vpc:Vpc`` -> ``ec2/vpc``."""
+    parts = type_token.split(":")
+    return parts[1] if len(parts) == 3 else ""
+
+
+def is_global_type(type_token: str) -> bool:
+    """Whether resources of this type belong to a global AWS service (IAM, Route 53, ...)."""
+    module = _module_of(type_token)
+    if not type_token.startswith("aws:") or module.startswith(_REGIONAL_ROUTE53):
+        return False
+    return module.split("/")[0] in _GLOBAL_MODULES
+
+
+@cache
+def takes_tags(type_token: str) -> bool:
+    """Whether the pulumi-aws resource type accepts ``tags`` (read from the installed SDK itself)."""
+    parts = type_token.split(":")
+    if len(parts) != 3 or parts[0] != "aws":
+        return False
+    package, class_name = parts[1].split("/")[0], parts[2]
+    # Python reserves some module names: the SDK calls the lambda module ``lambda_``.
+    for candidate in (package, f"{package}_"):
+        try:
+            python_module = importlib.import_module(f"pulumi_aws.{candidate}")
+        except ImportError:
+            continue
+        cls = getattr(python_module, class_name, None)
+        if cls is not None:
+            # Every generated resource class takes its inputs through _internal_init.
+            init = cls._internal_init  # pylint: disable=protected-access
+            return "tags" in inspect.signature(init).parameters
+    return False
+
+
+def _arn(service: str, region: str, resource: str) -> str:
+    return f"arn:{MOCK_PARTITION}:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource}"
+
+
+def _ec2(prefix: str, kind: str) -> Callable[[str, str, dict[str, Any]], dict[str, Any]]:
+    def compute(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        del inputs
+        physical = f"{prefix}-{_hex(seed, 17)}"
+        return {"id": physical, "arn": _arn("ec2", region, f"{kind}/{physical}"), "ownerId": MOCK_ACCOUNT_ID}
+
+    return compute
+
+
+def _vpc(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    state = _ec2("vpc", "vpc")(seed, region, inputs)
+    state |= {
+        "defaultRouteTableId": f"rtb-{_hex(seed + 'rt', 17)}",
+        "mainRouteTableId": f"rtb-{_hex(seed + 'rt', 17)}",
+        "defaultSecurityGroupId": f"sg-{_hex(seed + 'sg', 17)}",
+        "defaultNetworkAclId": f"acl-{_hex(seed + 'acl', 17)}",
+    }
+    return state
+
+
+def _eip(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    state = _ec2("eipalloc", "elastic-ip")(seed, region, inputs)
+    digest = int(_hex(seed, 4), 16)
+    # 203.0.113.0/24 is reserved for documentation (RFC 5737).
+    return state | {"allocationId": state["id"], "publicIp": f"203.0.113.{digest % 254 + 1}"}
+
+
+def _endpoint(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    state = _ec2("vpce", "vpc-endpoint")(seed, region, inputs)
+    return state | {"prefixListId": f"pl-{_hex(seed, 8)}", "state": "available"}
+
+
+def _same_as(key: str) -> Callable[[str, str, dict[str, Any]], dict[str, Any]]:
+    def compute(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        del seed
+        physical = str(inputs[key])
+        return {"id": physical, "arn": _arn("ec2", region, f"vpc-peering-connection/{physical}")}
+
+    return compute
+
+
+def _kms_key(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    digest = _hex(seed, 32)
+    uuid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    key_id = f"mrk-{digest}" if inputs.get("multiRegion") else uuid
+    return {"id": key_id, "keyId": key_id, "arn": _arn("kms", region, f"key/{key_id}")}
+
+
+def _kms_replica(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    # A replica shares its primary's key id; only the region in the ARN differs.
+    key_id = str(inputs["primaryKeyArn"]).rsplit("/", 1)[-1]
+    return {"id": key_id, "keyId": key_id, "arn": _arn("kms", region, f"key/{key_id}")}
+
+
+def _kms_alias(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    name = str(inputs["name"])
+    return {
+        "id": name,
+        "arn": _arn("kms", region, name),
+        "targetKeyArn": _arn("kms", region, f"key/{inputs['targetKeyId']}"),
+    }
+
+
+def _log_group(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    name = str(inputs["name"])
+    return {"id": name, "arn": _arn("logs", region, f"log-group:{name}")}
+
+
+def _iam_role(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del region
+    name = str(inputs["name"])
+    return {
+        "id": name,
+        "arn": f"arn:{MOCK_PARTITION}:iam::{MOCK_ACCOUNT_ID}:role/{name}",
+        "uniqueId": f"AROA{_hex(seed, 17).upper()}",
+    }
+
+
+def _iam_role_policy(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed, region
+    return {"id": f"{inputs['role']}:{inputs['name']}"}
+
+
+_COMPUTED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
+    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", "route-table-association"),
+    "aws:ec2/route:Route": _ec2("r-rtb", "route"),
+    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
+    "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
+    "aws:ec2/flowLog:FlowLog": _ec2("fl", "vpc-flow-log"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group"),
+    "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": _ec2("pcx", "vpc-peering-connection"),
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": _same_as("vpcPeeringConnectionId"),
+    "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions": _same_as("vpcPeeringConnectionId"),
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/replicaKey:ReplicaKey": _kms_replica,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/rolePolicy:RolePolicy": _iam_role_policy,
+}
+
+
+def _generic(type_token: str, seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """A plausible id and ARN for a type without a specific rule: ``<service>:<region>:<account>:<kind>/<id>``."""
+    module = _module_of(type_token)
+    service = module.split("/")[0]
+    kind = module.split("/")[-1]
+    physical = str(inputs.get("name") or f"{kind}-{_hex(seed, 12)}")
+    scope = "" if region == GLOBAL else region
+    return {"id": physical, "arn": f"arn:{MOCK_PARTITION}:{service}:{scope}:{MOCK_ACCOUNT_ID}:{kind}/{physical}"}
+
+
+def _parse_default_tags(inputs: Mapping[str, Any]) -> dict[str, str]:
+    # Provider inputs reach the mock monitor as strings: default_tags arrives JSON-encoded.
+    raw = inputs.get("defaultTags")
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): str(v) for k, v in (raw.get("tags") or {}).items()}
+
+
+_AZ_IDS = {"us-east-1": ("use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5")}
+
+
+class PlanMocks(pulumi_mocks.Mocks):
+    """Answers the engine's resource and function calls like AWS would, for the region of the
+    provider (or ``region`` argument) used.
+    """
+
+    def __init__(self) -> None:
+        self.provider_regions: dict[str, str] = {}
+        self.provider_tags: dict[str, dict[str, str]] = {}
+
+    def region_of(self, provider_ref: str | None, inputs: Mapping[str, Any]) -> str | None:
+        """The region a resource or call is bound to: its own ``region`` argument, else its provider's."""
+        explicit = inputs.get("region")
+        if isinstance(explicit, str) and explicit:
+            return explicit
+        if not provider_ref:
+            return None
+        return self.provider_regions.get(provider_ref.rsplit("::", 1)[-1])
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        seed = f"{args.typ}::{args.name}"
+        if args.typ.startswith("pulumi:providers:"):
+            provider_id = f"{args.name}-{_hex(seed, 8)}"
+            self.provider_regions[provider_id] = str(inputs.get("region", ""))
+            self.provider_tags[provider_id] = _parse_default_tags(inputs)
+            return provider_id, inputs
+        if not args.custom:
+            return None, inputs
+        region = self.region_of(args.provider, inputs)
+        if region is None:
+            raise ValueError(
+                f"{args.typ} '{args.name}' has no provider and no region: it would land in a default region"
+            )
+        if is_global_type(args.typ):
+            region = GLOBAL
+        computed = _COMPUTED.get(args.typ)
+        state = computed(seed, region, inputs) if computed else _generic(args.typ, seed, region, inputs)
+        default_tags = self.provider_tags.get((args.provider or "").rsplit("::", 1)[-1], {})
+        if takes_tags(args.typ):
+            state["tagsAll"] = {**default_tags, **(inputs.get("tags") or {})}
+        return str(state.pop("id")), {**inputs, **state}
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        answer = _CALLS.get(args.token)
+        if answer is None:
+            raise NotImplementedError(f"the offline engine has no answer for {args.token}; add one to drctl/harness.py")
+        return answer(self.region_of(args.provider, args.args), args.args), []
+
+
+def _caller_identity(region: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    del region, args
+    return {
+        "accountId": MOCK_ACCOUNT_ID,
+        "arn": f"arn:{MOCK_PARTITION}:sts::{MOCK_ACCOUNT_ID}:assumed-role/deployer/drctl-plan",
+        "userId": "AROADRCTLPLAN:drctl-plan",
+        "id": MOCK_ACCOUNT_ID,
+    }
+
+
+def _partition(region: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    del region, args
+    return {"partition": MOCK_PARTITION, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
+
+
+def _region(region: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    del args
+    return {"name": region, "region": region, "id": region}
+
+
+def _availability_zones(region: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    del args
+    if region is None:
+        raise ValueError("getAvailabilityZones called without a provider or region")
+    zone_ids = _AZ_IDS.get(region) or tuple(f"{region.replace('-', '')[:4]}-az{n}" for n in (1, 2, 3))
+    names = [f"{region}{chr(ord('a') + i)}" for i in range(len(zone_ids))]
+    return {"names": names, "zoneIds": list(zone_ids), "id": region, "region": region}
+
+
+_CALLS: dict[str, Callable[[str | None, Mapping[str, Any]], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:index/getPartition:getPartition": _partition,
+    "aws:index/getRegion:getRegion": _region,
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, keeping every registration (with its parent and provider) in order."""
+
+    def __init__(self, mocks: PlanMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            urn = self.make_urn(request.parent, request.type, request.name)
+            registered = self.resources.get(urn)
+            self.registrations.append(
+                Registration(
+                    urn=urn,
+                    type=request.type,
+                    name=request.name,
+                    custom=bool(request.custom),
+                    parent=request.parent or None,
+                    provider=request.provider or None,
+                    inputs=rpc.deserialize_properties(request.object),
+                    id=registered.id if registered is not None and registered.id else None,
+                    state=dict(registered.state) if registered is not None else {},
+                )
+            )
+        return response
+
+
+def sanitize(value: Any) -> Any:  # pylint: disable=too-many-return-statements
+    """Inputs as the plan shows them: secrets hidden, assets and archives as repository paths."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
+        path = Path(value.path).resolve()
+        return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(value.path)
+    if isinstance(value, pulumi.AssetArchive):
+        return {name: sanitize(asset) for name, asset in value.assets.items()}
+    if isinstance(value, pulumi.StringAsset):
+        return f"[text asset sha256:{hashlib.sha256(value.text.encode()).hexdigest()[:16]}]"
+    if isinstance(value, dict):
+        return {str(k): sanitize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [sanitize(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        # The engine carries every number as a double; whole numbers read better as integers.
+        return int(value)
+    if isinstance(value, pulumi.Resource):
+        return f"[resource {type(value).__name__}]"
+    return value
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+def _plan_resource(reg: Registration, mocks: PlanMocks, provider_regions: dict[str, str]) -> PlannedResource:
+    provider_id = (reg.provider or "").rsplit("::", 1)[-1]
+    if reg.type.startswith("pulumi:providers:"):
+        region = str(reg.inputs.get("region") or GLOBAL)
+    elif not reg.custom or is_global_type(reg.type):
+        region = GLOBAL
+    else:
+        region = str(reg.inputs.get("region") or provider_regions.get(provider_id, GLOBAL))
+    tags: dict[str, str] | None = None
+    if reg.custom and takes_tags(reg.type):
+        own = reg.inputs.get("tags") or {}
+        tags = {**mocks.provider_tags.get(provider_id, {}), **{str(k): str(v) for k, v in own.items()}}
+    return PlannedResource(
+        urn=reg.urn,
+        type=reg.type,
+        name=reg.name,
+        region=region,
+        parent=reg.parent,
+        id=reg.id,
+        inputs=sanitize(reg.inputs),
+        effective_tags=tags,
+    )
+
+
+def run_plan(config: StackConfig, raw_config: Mapping[str, str], *, stack: str) -> Plan:
+    """Run the program for ``config`` under the mock engine and return what it registered.
+
+    ``raw_config`` is the project's config as Pulumi would hand it to ``tap.py`` (it is made visible
+    through ``pulumi.Config`` too). Each run gets a fresh context, so runs do not share state.
+    """
+    return run_program(lambda: build(config), config, raw_config, stack=stack)
+
+
+def run_program(
+    program: Callable[[], object], config: StackConfig, raw_config: Mapping[str, str], *, stack: str
+) -> Plan:
+    """Run any program callable (``build`` or ``lib.program.main``) under the mock engine."""
+    return contextvars.Context().run(_run_program, program, config, raw_config, stack)
+
+
+def _run_program(
+    program_fn: Callable[[], object], config: StackConfig, raw_config: Mapping[str, str], stack: str
+) -> Plan:
+    set_all_config({f"{PROJECT_NAMESPACE}:{key}": value for key, value in raw_config.items()})
+    mocks = PlanMocks()
+    monitor = RecordingMonitor(mocks)
+    collector = _LogCollector()
+    logger = logging.getLogger("drctl.plan.engine")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(collector)
+    pulumi_mocks.set_mocks(mocks, project=PROJECT_NAMESPACE, stack=stack, preview=False, logger=logger, monitor=monitor)
+    outputs: dict[str, str] = {}
+
+    async def program() -> None:
+        program_fn()
+        root = get_root_resource()
+        assert root is not None
+        for key, value in dict(getattr(root, "outputs", {})).items():
+            output = pulumi.Output.from_input(value)
+            resolved = await output.future()
+            outputs[key] = SECRET if await output.is_secret() else _as_output_string(resolved)
+
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        logger.removeHandler(collector)
+    provider_regions = dict(mocks.provider_regions)
+    resources = _place_components([_plan_resource(reg, mocks, provider_regions) for reg in monitor.registrations])
+    return Plan(
+        project=PROJECT_NAMESPACE,
+        stack=stack,
+        config=config,
+        resources=resources,
+        outputs=outputs,
+        messages=tuple(collector.messages),
+    )
+
+
+def _place_components(resources: list[PlannedResource]) -> tuple[PlannedResource, ...]:
+    """A component lives in a region when all its regional descendants do; otherwise it is global."""
+    children: dict[str, list[PlannedResource]] = {}
+    for resource in resources:
+        if resource.parent:
+            children.setdefault(resource.parent, []).append(resource)
+
+    def regions_under(urn: str) -> set[str]:
+        found: set[str] = set()
+        for child in children.get(urn, []):
+            if child.type.startswith("pulumi:providers:"):
+                continue
+            found |= regions_under(child.urn) if child.id is None else {child.region}
+        return found
+
+    placed = []
+    for resource in resources:
+        regional = regions_under(resource.urn) - {GLOBAL} if resource.id is None else set()
+        is_component = resource.id is None and not resource.type.startswith("pulumi:")
+        placed.append(
+            dataclasses.replace(resource, region=regional.pop()) if is_component and len(regional) == 1 else resource
+        )
+    return tuple(placed)
+
+
+def _as_output_string(value: Any) -> str:
+    # The pipeline writes every output as a string; anything structured becomes JSON.
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,114 @@
+"""The human-readable summary of a plan: per region, what will exist and the facts an operator checks."""
+
+from __future__ import annotations
+
+import collections
+import json
+from collections.abc import Iterator
+
+from drctl.harness import GLOBAL, Plan, PlannedResource
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+NAT = "aws:ec2/natGateway:NatGateway"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+KMS_KEY = "aws:kms/key:Key"
+KMS_REPLICA = "aws:kms/replicaKey:ReplicaKey"
+KMS_ALIAS = "aws:kms/alias:Alias"
+PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
+ROUTE = "aws:ec2/route:Route"
+ROLE = "aws:iam/role:Role"
+
+
+def _short_type(type_token: str) -> str:
+    """``aws:ec2/vpc:Vpc`` -> ``ec2:Vpc``."""
+    parts = type_token.split(":")
+    if len(parts) != 3:
+        return type_token
+    return f"{parts[1].split('/')[0]}:{parts[2]}"
+
+
+def _region_facts(plan: Plan, region: str) -> Iterator[str]:
+    resources = [r for r in plan.resources if r.region == region]
+
+    def of(type_token: str) -> list[PlannedResource]:
+        return [r for r in resources if r.type == type_token]
+
+    for vpc in of(VPC):
+        yield f"VPC {vpc.inputs.get('cidrBlock')} ({vpc.id}), DNS support and hostnames on"
+    subnets = of(SUBNET)
+    private = [s for s in subnets if (s.effective_tags or {}).get("Tier") == "private"]
+    public = [s for s in subnets if (s.effective_tags or {}).get("Tier") == "public"]
+    if private:
+        spread = ", ".join(f"{s.inputs.get('cidrBlock')} {s.inputs.get('availabilityZone')}" for s in private)
+        yield f"private subnets: {spread}"
+    nat = of(NAT)
+    if public:
+        yield f"NAT: {len(nat)} gateway in public subnet {public[0].inputs.get('cidrBlock')}"
+    else:
+        yield "NAT: none (natGatewaysPerRegion = 0): private subnets reach only the gateway endpoints and the peer"
+    services = sorted(str(e.inputs.get("serviceName", "")).rsplit(".", 1)[-1] for e in of(ENDPOINT))
+    if services:
+        yield f"gateway endpoints: {', '.join(services)} on every private route table"
+    for group in of(LOG_GROUP):
+        if of(FLOW_LOG):
+            yield f"flow logs: {group.inputs.get('name')} ({group.inputs.get('retentionInDays')} days, KMS-encrypted)"
+    for key in of(KMS_KEY):
+        rotation = "rotation on" if key.inputs.get("enableKeyRotation") else "ROTATION OFF"
+        yield f"KMS: multi-Region primary key {key.id}, {rotation}"
+    for key in of(KMS_REPLICA):
+        yield f"KMS: replica {key.id} of {key.inputs.get('primaryKeyArn')}"
+    for alias in of(KMS_ALIAS):
+        yield f"KMS alias: {alias.inputs.get('name')}"
+
+
+def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
+    """The summary printed by ``drctl plan``."""
+    config = plan.config
+    lines = [
+        "drctl plan: offline run under Pulumi's mock engine; no AWS call was made, nothing was created.",
+        f"stack {plan.project}/{plan.stack} from {config_path}; environment suffix '{config.environment_suffix}'",
+        "",
+    ]
+    counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for resource in plan.resources:
+        if resource.type.startswith("aws:"):
+            counts[resource.region][_short_type(resource.type)] += 1
+    for region_config in config.regions:
+        region = region_config.region
+        anchor = ", anchor" if region_config.is_anchor else ""
+        total = sum(counts[region].values())
+        lines.append(f"{region} ({region_config.role.value}{anchor}): {total} resources")
+        lines += [f"  {fact}" for fact in _region_facts(plan, region)]
+        lines.append("  " + ", ".join(f"{n} {t}" for t, n in sorted(counts[region].items())))
+        lines.append("")
+    total = sum(counts[GLOBAL].values())
+    lines.append(f"global: {total} resources")
+    roles = [r.inputs.get("name") for r in plan.of_type(ROLE)]
+    if roles:
+        lines.append(f"  IAM roles: {', '.join(str(r) for r in roles)}")
+    lines.append("  " + ", ".join(f"{n} {t}" for t, n in sorted(counts[GLOBAL].items())))
+    lines.append("")
+    for peering in plan.of_type(PEERING):
+        routes = [r for r in plan.of_type(ROUTE) if "vpcPeeringConnectionId" in r.inputs]
+        lines.append(
+            f"peering {peering.id}: {peering.region} (requester) <-> {peering.inputs.get('peerRegion')} (accepter), "
+            f"{len(routes)} routes to the peer CIDR"
+        )
+    lines.append(f"outputs: {len(plan.outputs)} (every value a string, as the pipeline writes them)")
+    for message in plan.messages:
+        lines.append(f"engine {message}")
+    aws_total = sum(sum(c.values()) for c in counts.values())
+    lines.append(
+        f"{aws_total} AWS resources in {len(plan.resources)} registrations, planned in {elapsed_seconds:.2f} s"
+    )
+    return "\n".join(lines)
+
+
+def to_json_text(plan: Plan) -> str:
+    """``plan.json``, stable for diffs: keys sorted, resources in URN order."""
+    document = plan.to_json()
+    document["resources"] = sorted(document["resources"], key=lambda r: r["urn"])
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

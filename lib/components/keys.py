@@ -1,0 +1,179 @@
+"""RegionalKey: the customer-managed KMS key of one region.
+
+The anchor region holds a multi-Region primary key; the other region holds its replica. Both share
+key material, so data encrypted in one region (S3 replicas, the Aurora secondary, DynamoDB replicas)
+can be decrypted in the other with a key that lives there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from lib.naming import Namer
+from lib.regions import RegionRole
+
+# Services of this stack that encrypt with the key on a caller's behalf. Use through any other path
+# (a direct kms:Decrypt from a laptop, say) is not granted by the key policy.
+KEY_USER_SERVICES: tuple[str, ...] = ("dynamodb", "lambda", "rds", "s3", "sns", "sqs")
+
+KEY_USAGE_ACTIONS: tuple[str, ...] = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
+# Administration is listed action by action: the account may manage and delete the key, and
+# delegate through IAM, but no statement grants kms:* (which would include decrypting data).
+KEY_ADMIN_ACTIONS: tuple[str, ...] = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReplicateKey",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+    "kms:UpdatePrimaryRegion",
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RegionalKeyArgs:
+    """Inputs of one region's key. ``primary_key_arn`` is None in the anchor region."""
+
+    region: str
+    role: RegionRole
+    namer: Namer
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    dns_suffix: pulumi.Input[str]
+    deletion_window_days: int
+    provider: aws.Provider
+    primary_key_arn: pulumi.Input[str] | None = None
+
+
+def key_policy(*, account_id: str, partition: str, region: str, dns_suffix: str) -> dict[str, Any]:
+    """The key policy of one region's key: administration by the account, use only through this
+    stack's services, and the service principals that cannot go through IAM (CloudWatch Logs,
+    CloudWatch alarms and EventBridge publishing to encrypted topics).
+    """
+    account_root = f"arn:{partition}:iam::{account_id}:root"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root},
+                "Action": list(KEY_ADMIN_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "AccountUsesKeyThroughStackServices",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root},
+                "Action": [*KEY_USAGE_ACTIONS, "kms:CreateGrant"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": account_id,
+                        "kms:ViaService": [f"{service}.{region}.{dns_suffix}" for service in KEY_USER_SERVICES],
+                    }
+                },
+            },
+            {
+                "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
+                "Action": list(KEY_USAGE_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
+                    }
+                },
+            },
+            {
+                "Sid": "AlarmsAndEventsPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": [f"cloudwatch.{dns_suffix}", f"events.{dns_suffix}"]},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+        ],
+    }
+
+
+class RegionalKey(pulumi.ComponentResource):
+    """The customer-managed key of one region and its alias."""
+
+    key_arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    alias_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RegionalKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:security:RegionalKey", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        policy = pulumi.Output.all(args.account_id, args.partition, args.dns_suffix).apply(
+            lambda values: json.dumps(
+                key_policy(account_id=values[0], partition=values[1], region=args.region, dns_suffix=values[2])
+            )
+        )
+        description = f"Payments data key ({args.region}), environment {args.namer.suffix}"
+        key: aws.kms.Key | aws.kms.ReplicaKey
+        if args.primary_key_arn is None:
+            key = aws.kms.Key(
+                f"{args.region}-key",
+                description=description,
+                multi_region=True,
+                # Rotation is a property of the primary: AWS rotates the replicas' material with it.
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=policy,
+                tags={"Name": args.namer.regional("data-key", args.region)},
+                opts=child,
+            )
+        else:
+            key = aws.kms.ReplicaKey(
+                f"{args.region}-key",
+                description=description,
+                primary_key_arn=args.primary_key_arn,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=policy,
+                tags={"Name": args.namer.regional("data-key", args.region)},
+                opts=child,
+            )
+        alias = aws.kms.Alias(
+            f"{args.region}-key-alias",
+            name=f"alias/{args.namer.name('data')}",
+            target_key_id=key.key_id,
+            opts=child,
+        )
+        self.key_arn = key.arn
+        self.key_id = key.key_id
+        self.alias_name = alias.name
+        self.register_outputs({"keyArn": self.key_arn, "aliasName": self.alias_name})

@@ -1,0 +1,393 @@
+"""Stack configuration: raw Pulumi config -> one frozen, validated ``StackConfig``.
+
+Configuration is read once, at the entry point. Every problem is collected (not just the first), and
+each message names the key and the reason, so a platform engineer fixes a stack file in one pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from lib.regions import KNOWN_REGIONS, RegionRole
+from lib.tags import RESERVED_TAG_KEYS
+
+PROJECT_NAMESPACE = "TapStack"
+SUFFIX_ENV_VAR = "ENVIRONMENT_SUFFIX"
+
+DEFAULT_PRIMARY_REGION = "us-east-1"
+DEFAULT_SECONDARY_REGION = "us-east-2"
+# Defaults are keyed by the anchor region, not by role, so that swapping roles after a failover
+# never changes a CIDR (which would replace the VPC and everything in it).
+DEFAULT_ANCHOR_CIDR = "10.10.0.0/16"
+DEFAULT_PARTNER_CIDR = "10.20.0.0/16"
+DEFAULT_FLOW_LOG_RETENTION_DAYS = 90
+DEFAULT_KEY_DELETION_WINDOW_DAYS = 7
+
+# The retention periods CloudWatch Logs accepts; anything else fails at deploy time.
+LOG_RETENTION_DAYS: frozenset[int] = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+# Lower case only: S3 bucket names and RDS identifiers reject upper case. Twenty characters keep the
+# longest physical name (an IAM role with a region code) inside its 64-character limit.
+_SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the configuration, named by the key a user would edit."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found; ``str()`` is the message shown to the user."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        lines = [f"invalid stack configuration ({count} problem{'s' if count != 1 else ''}):"]
+        lines += [f"  - {problem}" for problem in problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RegionConfig:
+    """What the stack builds in one region. ``role`` is the only field a failover changes."""
+
+    region: str
+    role: RegionRole
+    is_anchor: bool
+    vpc_cidr: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DomainConfig:
+    """The custom domain of the payment API and the existing public hosted zone that holds it."""
+
+    name: str
+    hosted_zone_name: str
+    hosted_zone_id: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """Everything the stack needs from its configuration, validated."""
+
+    environment_suffix: str
+    primary: RegionConfig
+    secondary: RegionConfig
+    nat_gateways_per_region: int
+    flow_log_retention_days: int
+    key_deletion_window_days: int
+    extra_tags: Mapping[str, str]
+    domain: DomainConfig | None
+    database_secret_name: str | None
+    alert_emails: tuple[str, ...]
+
+    @property
+    def regions(self) -> tuple[RegionConfig, RegionConfig]:
+        """Both regions, primary first."""
+        return (self.primary, self.secondary)
+
+    @property
+    def anchor(self) -> RegionConfig:
+        """The region that owns the one-sided halves of the pair (KMS primary key, peering requester)."""
+        return self.primary if self.primary.is_anchor else self.secondary
+
+    def region(self, name: str) -> RegionConfig:
+        """The configuration of the region called ``name``."""
+        for candidate in self.regions:
+            if candidate.region == name:
+                return candidate
+        raise KeyError(name)
+
+
+_T = TypeVar("_T")
+
+
+class _Reader:
+    """Reads typed values out of the raw string map, recording problems instead of raising."""
+
+    def __init__(self, raw: Mapping[str, str]) -> None:
+        self.raw = raw
+        self.problems: list[ConfigProblem] = []
+        self.read_keys: set[str] = set()
+
+    def fail(self, key: str, message: str) -> None:
+        """Record a problem with ``key``."""
+        self.problems.append(ConfigProblem(key, message))
+
+    def _get(self, key: str) -> str | None:
+        self.read_keys.add(key)
+        return self.raw.get(key)
+
+    def string(self, key: str) -> str | None:
+        """A non-empty string, or None when unset."""
+        value = self._get(key)
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            self.fail(_qualified(key), "must not be empty when set")
+            return None
+        return value
+
+    def integer(self, key: str, default: int, check: Callable[[int], str | None]) -> int:
+        """A whole number that passes ``check`` (which returns a problem or None)."""
+        text = self._get(key)
+        if text is None:
+            return default
+        try:
+            value = int(text.strip())
+        except ValueError:
+            self.fail(_qualified(key), f"'{text}' is not a whole number")
+            return default
+        problem = check(value)
+        if problem is not None:
+            self.fail(_qualified(key), problem)
+            return default
+        return value
+
+    def structured(self, key: str, expected: type[_T], shape: str) -> _T | None:
+        """A JSON value of type ``expected``; ``shape`` describes it in messages."""
+        text = self._get(key)
+        if text is None:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            self.fail(_qualified(key), f"must be {shape}")
+            return None
+        if not isinstance(value, expected):
+            self.fail(_qualified(key), f"must be {shape}, got {type(value).__name__}")
+            return None
+        return value
+
+
+def _qualified(key: str) -> str:
+    return f"{PROJECT_NAMESPACE}:{key}"
+
+
+def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
+    """Validate the project's config (keys without the ``TapStack:`` prefix, values as Pulumi gives
+    them: strings, structured values as JSON) and the environment; raise ``ConfigError`` listing
+    every problem.
+    """
+    reader = _Reader(raw)
+    suffix = _read_suffix(reader, env)
+    primary_region = _read_region(reader, "primaryRegion", DEFAULT_PRIMARY_REGION)
+    secondary_region = _read_region(reader, "secondaryRegion", DEFAULT_SECONDARY_REGION)
+    if primary_region == secondary_region:
+        reader.fail(
+            _qualified("secondaryRegion"),
+            f"'{secondary_region}' is also the primary region; a disaster-recovery pair needs two different regions",
+        )
+    anchor_region = _read_anchor(reader, primary_region, secondary_region)
+    cidrs = _read_cidrs(reader, primary_region, secondary_region, anchor_region)
+    nat = reader.integer(
+        "natGatewaysPerRegion",
+        1,
+        lambda n: None if n in (0, 1) else f"must be 0 or 1 (one NAT gateway per region), got {n}",
+    )
+    retention = reader.integer(
+        "flowLogRetentionDays",
+        DEFAULT_FLOW_LOG_RETENTION_DAYS,
+        lambda n: (
+            None
+            if n in LOG_RETENTION_DAYS
+            else f"{n} is not a CloudWatch Logs retention period "
+            f"(one of {', '.join(str(d) for d in sorted(LOG_RETENTION_DAYS))})"
+        ),
+    )
+    deletion_window = reader.integer(
+        "keyDeletionWindowDays",
+        DEFAULT_KEY_DELETION_WINDOW_DAYS,
+        lambda n: None if 7 <= n <= 30 else f"KMS accepts a deletion window of 7 to 30 days, got {n}",
+    )
+    extra_tags = _read_tags(reader)
+    domain = _read_domain(reader)
+    secret_name = reader.string("databaseSecretName")
+    if secret_name is not None and not _SECRET_NAME.match(secret_name):
+        reader.fail(_qualified("databaseSecretName"), f"'{secret_name}' is not a Secrets Manager secret name or ARN")
+    emails = _read_emails(reader)
+    _reject_unknown_keys(reader)
+
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    assert suffix is not None  # a missing suffix is recorded as a problem above
+    regions = {
+        name: RegionConfig(
+            region=name,
+            role=role,
+            is_anchor=name == anchor_region,
+            vpc_cidr=cidrs[name],
+        )
+        for name, role in ((primary_region, RegionRole.PRIMARY), (secondary_region, RegionRole.SECONDARY))
+    }
+    return StackConfig(
+        environment_suffix=suffix,
+        primary=regions[primary_region],
+        secondary=regions[secondary_region],
+        nat_gateways_per_region=nat,
+        flow_log_retention_days=retention,
+        key_deletion_window_days=deletion_window,
+        extra_tags=extra_tags,
+        domain=domain,
+        database_secret_name=secret_name,
+        alert_emails=emails,
+    )
+
+
+def _read_suffix(reader: _Reader, env: Mapping[str, str]) -> str | None:
+    from_env = env.get(SUFFIX_ENV_VAR)
+    key = SUFFIX_ENV_VAR if from_env is not None else _qualified("environmentSuffix")
+    value = from_env if from_env is not None else reader.string("environmentSuffix")
+    reader.read_keys.add("environmentSuffix")
+    if value is None:
+        reader.fail(SUFFIX_ENV_VAR, f"is not set (nor {_qualified('environmentSuffix')}); every name needs the suffix")
+        return None
+    if not _SUFFIX.match(value):
+        reader.fail(
+            key,
+            f"'{value}' is not a valid environment suffix: use 1 to 20 lower-case letters, digits or hyphens, "
+            "starting and ending with a letter or digit (AWS rejects upper case, spaces and symbols in "
+            "S3 bucket and RDS cluster names)",
+        )
+        return None
+    return value
+
+
+def _read_region(reader: _Reader, key: str, default: str) -> str:
+    value = reader.string(key) or default
+    if value not in KNOWN_REGIONS:
+        close = difflib.get_close_matches(value, sorted(KNOWN_REGIONS), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        reader.fail(_qualified(key), f"'{value}' is not a known AWS region{hint}")
+    return value
+
+
+def _read_anchor(reader: _Reader, primary: str, secondary: str) -> str:
+    value = reader.string("anchorRegion")
+    # The lexically first region: a choice that does not change when roles swap.
+    default = min(primary, secondary)
+    if value is None:
+        return default
+    if value not in (primary, secondary):
+        reader.fail(
+            _qualified("anchorRegion"), f"'{value}' must be one of the stack's regions ({primary}, {secondary})"
+        )
+        return default
+    return value
+
+
+def _read_cidrs(reader: _Reader, primary: str, secondary: str, anchor: str) -> dict[str, str]:
+    key = _qualified("vpcCidrs")
+    given: dict[str, Any] = reader.structured("vpcCidrs", dict, "a map of region name to CIDR block") or {}
+    for region in given:
+        if region not in (primary, secondary):
+            reader.fail(f"{key}.{region}", f"'{region}' is not one of the stack's regions ({primary}, {secondary})")
+    cidrs: dict[str, str] = {}
+    networks: dict[str, ipaddress.IPv4Network] = {}
+    for region in (primary, secondary):
+        default = DEFAULT_ANCHOR_CIDR if region == anchor else DEFAULT_PARTNER_CIDR
+        text = given.get(region, default)
+        cidrs[region] = str(text)
+        try:
+            network = ipaddress.IPv4Network(str(text), strict=True)
+        except ValueError as error:
+            reader.fail(f"{key}.{region}", f"'{text}' is not an IPv4 CIDR block ({error})")
+            continue
+        if not 16 <= network.prefixlen <= 24:
+            reader.fail(
+                f"{key}.{region}",
+                f"'{text}' must be between /16 and /24 (three private subnets and a public /28 are carved from it)",
+            )
+            continue
+        if not network.is_private:
+            reader.fail(f"{key}.{region}", f"'{text}' is not a private (RFC 1918) range")
+            continue
+        networks[region] = network
+    if len(networks) == 2 and networks[primary].overlaps(networks[secondary]):
+        reader.fail(
+            key,
+            f"{networks[primary]} ({primary}) and {networks[secondary]} ({secondary}) overlap; "
+            "peered VPCs need disjoint address ranges",
+        )
+    return cidrs
+
+
+def _read_tags(reader: _Reader) -> dict[str, str]:
+    key = _qualified("tags")
+    given: dict[str, Any] = reader.structured("tags", dict, "a map of tag key to value") or {}
+    tags: dict[str, str] = {}
+    for tag_key, value in given.items():
+        if tag_key in RESERVED_TAG_KEYS:
+            reader.fail(f"{key}.{tag_key}", "is set by the stack itself and cannot be overridden")
+        elif tag_key.lower().startswith("aws:") or not _TAG_KEY.match(tag_key):
+            reader.fail(f"{key}.{tag_key}", "is not a valid tag key (1-128 characters, no 'aws:' prefix)")
+        elif not isinstance(value, str) or not _TAG_VALUE.match(value):
+            reader.fail(f"{key}.{tag_key}", "value must be a string of at most 256 tag characters")
+        else:
+            tags[tag_key] = value
+    return tags
+
+
+def _read_domain(reader: _Reader) -> DomainConfig | None:
+    name = reader.string("domainName")
+    zone_name = reader.string("hostedZoneName")
+    zone_id = reader.string("hostedZoneId")
+    if name is None and zone_name is None and zone_id is None:
+        return None
+    ok = True
+    if name is None or zone_name is None:
+        missing = "domainName" if name is None else "hostedZoneName"
+        reader.fail(_qualified(missing), "is required when a custom domain is configured (set both or neither)")
+        return None
+    name, zone_name = name.lower().rstrip("."), zone_name.lower().rstrip(".")
+    for key, value in (("domainName", name), ("hostedZoneName", zone_name)):
+        if not _DNS_NAME.match(value):
+            reader.fail(_qualified(key), f"'{value}' is not a DNS name")
+            ok = False
+    if ok and not name.endswith("." + zone_name):
+        reader.fail(_qualified("domainName"), f"'{name}' is not inside the hosted zone '{zone_name}'")
+        ok = False
+    if zone_id is not None and not _HOSTED_ZONE_ID.match(zone_id):
+        reader.fail(_qualified("hostedZoneId"), f"'{zone_id}' is not a Route 53 hosted zone id (Z...)")
+        ok = False
+    return DomainConfig(name=name, hosted_zone_name=zone_name, hosted_zone_id=zone_id) if ok else None
+
+
+def _read_emails(reader: _Reader) -> tuple[str, ...]:
+    given: list[Any] = reader.structured("alertEmails", list, "a list of e-mail addresses") or []
+    emails: list[str] = []
+    for index, value in enumerate(given):
+        if not isinstance(value, str) or not _EMAIL.match(value):
+            reader.fail(f"{_qualified('alertEmails')}[{index}]", f"'{value}' is not an e-mail address")
+        else:
+            emails.append(value)
+    return tuple(emails)
+
+
+def _reject_unknown_keys(reader: _Reader) -> None:
+    # A misspelt key would otherwise be ignored and its default silently used.
+    for key in sorted(set(reader.raw) - reader.read_keys):
+        close = difflib.get_close_matches(key, sorted(reader.read_keys), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        reader.fail(_qualified(key), f"is not a setting this stack knows{hint}")

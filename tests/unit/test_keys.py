@@ -1,0 +1,66 @@
+"""RegionalKey: a multi-Region primary key in the anchor region, its replica in the other."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from drctl.harness import Plan
+from lib.components.keys import key_policy
+from tests.unit.conftest import plan_for
+
+
+def policy_of(resource_inputs: dict[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(resource_inputs["policy"])
+    return document
+
+
+def test_keys_primary_is_multi_region_with_rotation_in_the_anchor(plan: Plan) -> None:
+    (key,) = plan.of_type("aws:kms/key:Key")
+    assert key.region == plan.config.anchor.region == "us-east-1"
+    assert key.inputs["multiRegion"] is True
+    assert key.inputs["enableKeyRotation"] is True
+    assert 7 <= key.inputs["deletionWindowInDays"] <= 30
+
+
+def test_keys_replica_lives_in_the_other_region_and_follows_the_primary(plan: Plan) -> None:
+    (key,) = plan.of_type("aws:kms/key:Key")
+    (replica,) = plan.of_type("aws:kms/replicaKey:ReplicaKey")
+    assert replica.region == "us-east-2"
+    assert replica.inputs["primaryKeyArn"] == f"arn:aws:kms:us-east-1:444455556666:key/{key.id}"
+    assert plan.outputs["secondaryKmsKeyArn"] == f"arn:aws:kms:us-east-2:444455556666:key/{key.id}"
+
+
+def test_keys_explicit_anchor_moves_the_primary_key() -> None:
+    plan = plan_for({"anchorRegion": "us-east-2"})
+    assert [k.region for k in plan.of_type("aws:kms/key:Key")] == ["us-east-2"]
+    assert [k.region for k in plan.of_type("aws:kms/replicaKey:ReplicaKey")] == ["us-east-1"]
+
+
+def test_keys_alias_with_suffix_in_both_regions(plan: Plan) -> None:
+    aliases = plan.of_type("aws:kms/alias:Alias")
+    assert sorted(a.region for a in aliases) == ["us-east-1", "us-east-2"]
+    assert {a.inputs["name"] for a in aliases} == {"alias/payments-data-unit"}
+
+
+@pytest.mark.parametrize("type_token", ["aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey"])
+def test_keys_policy_is_regional_and_has_no_wildcard_action(plan: Plan, type_token: str) -> None:
+    (key,) = plan.of_type(type_token)
+    region = key.region
+    statements = policy_of(key.inputs)["Statement"]
+    actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert not [a for a in actions if "*" in a], f"{key.name} grants wildcard actions"
+    via = next(s for s in statements if s["Sid"] == "AccountUsesKeyThroughStackServices")
+    services = via["Condition"]["StringEquals"]["kms:ViaService"]
+    assert all(f".{region}.amazonaws.com" in s for s in services), services
+    logs = next(s for s in statements if s["Sid"] == "CloudWatchLogsEncryptsThisAccountsLogGroups")
+    assert logs["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+
+
+def test_key_policy_never_lets_the_account_decrypt_directly() -> None:
+    statements = key_policy(account_id="1", partition="aws", region="r", dns_suffix="amazonaws.com")["Statement"]
+    unconditional = [s for s in statements if "Condition" not in s]
+    assert len(unconditional) == 1
+    assert "kms:Decrypt" not in unconditional[0]["Action"]

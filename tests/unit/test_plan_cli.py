@@ -1,0 +1,149 @@
+"""`drctl plan`: offline, readable, contract-shaped JSON, and clean errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drctl.cli import main
+from drctl.stackfile import read_stack_file, stack_name_of
+
+TOKEN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9/._-]*:[A-Za-z0-9._-]+$")
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_plan_default_config_writes_the_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT_SUFFIX", raising=False)
+    target = tmp_path / "out" / "plan.json"
+    code, out, err = run(["plan", "--json", str(target)], capsys)
+    assert code == 0, err
+    assert "no AWS call was made" in out
+    assert "us-east-1 (primary, anchor)" in out
+    assert "us-east-2 (secondary)" in out
+    document: dict[str, Any] = json.loads(target.read_text())
+    assert document["project"] == "TapStack"
+    assert document["stack"] == "example"
+    assert document["environment_suffix"] == "example"
+    assert document["regions"] == {"primary": "us-east-1", "secondary": "us-east-2"}
+    assert all(isinstance(v, str) for v in document["outputs"].values())
+    known = {"us-east-1", "us-east-2", "global"}
+    for resource in document["resources"]:
+        assert set(resource) == {"urn", "type", "name", "region", "parent", "id", "inputs", "effective_tags"}
+        assert TOKEN.match(resource["type"]), resource["type"]
+        assert resource["region"] in known or resource["type"].startswith("pulumi:"), resource["name"]
+        tags = resource["effective_tags"]
+        assert tags is None or all(isinstance(v, str) for v in tags.values())
+    assert [r["urn"] for r in document["resources"]] == sorted(r["urn"] for r in document["resources"])
+    assert f"wrote {target}" in out
+
+
+def test_plan_bad_suffix_fails_cleanly(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "Bad Suffix!")
+    code, out, err = run(["plan"], capsys)
+    assert code == 2
+    assert out == ""
+    assert "ENVIRONMENT_SUFFIX: 'Bad Suffix!' is not a valid environment suffix" in err
+    assert "Traceback" not in err
+
+
+def test_plan_reports_stack_file_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
+    stack_file = tmp_path / "Pulumi.bad.yaml"
+    stack_file.write_text("config:\n  TapStack:natGatewaysPerRegion: 3\n  TapStack:vpcCidrs:\n    us-east-1: nope\n")
+    code, _, err = run(["plan", "--config", str(stack_file)], capsys)
+    assert code == 2
+    assert "TapStack:natGatewaysPerRegion: must be 0 or 1" in err
+    assert "TapStack:vpcCidrs.us-east-1: 'nope' is not an IPv4 CIDR block" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "no such stack file"),
+        ("config: [unclosed", "is not valid YAML"),
+        ("- a list", "must be a mapping with a 'config' key"),
+        ("config: 3", "must be a mapping of keys to values"),
+        ("config:\n  TapStack:databaseSecretName:\n    secure: AAAB", "is encrypted"),
+        ("config:\n  other:key: 1", "unknown namespace 'other'"),
+    ],
+)
+def test_plan_unreadable_stack_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, fragment: str
+) -> None:
+    stack_file = tmp_path / "Pulumi.x.yaml"
+    if content is not None:
+        stack_file.write_text(content)
+    code, _, err = run(["plan", "--config", str(stack_file)], capsys)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err
+
+
+def test_plan_quiet_with_explicit_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
+    stack_file = tmp_path / "Pulumi.ci.yaml"
+    stack_file.write_text("config:\n  natGatewaysPerRegion: 0\n  TapStack:tags: {Team: pay}\n  aws:region: eu-west-1\n")
+    target = tmp_path / "plan.json"
+    code, out, err = run(
+        ["plan", "--config", str(stack_file), "--stack", "other", "--quiet", "--json", str(target)], capsys
+    )
+    assert (code, out, err) == (0, "", "")
+    document = json.loads(target.read_text())
+    assert document["stack"] == "other"
+    assert not [r for r in document["resources"] if r["type"] == "aws:ec2/natGateway:NatGateway"]
+
+
+def test_plan_empty_stack_file_uses_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
+    stack_file = tmp_path / "empty.yaml"
+    stack_file.write_text("")
+    code, out, _ = run(["plan", "--config", str(stack_file)], capsys)
+    assert code == 0
+    assert "stack TapStack/empty" in out
+    assert "NAT: 1 gateway" in out
+
+
+def test_plan_without_nat_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
+    stack_file = tmp_path / "Pulumi.nonat.yaml"
+    stack_file.write_text("config:\n  TapStack:natGatewaysPerRegion: 0\n")
+    _, out, _ = run(["plan", "--config", str(stack_file)], capsys)
+    assert "NAT: none" in out
+
+
+def test_stack_file_values_reach_the_program_as_pulumi_strings(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.s.yml"
+    stack_file.write_text("config:\n  TapStack:natGatewaysPerRegion: 0\n  TapStack:flag: true\n  TapStack:gone:\n")
+    parsed = read_stack_file(stack_file)
+    assert parsed.raw == {"natGatewaysPerRegion": "0", "flag": "true"}
+    assert parsed.stack == "s"
+
+
+def test_stack_name_of_plain_file() -> None:
+    assert stack_name_of(Path("settings.yaml")) == "settings"
+
+
+def test_plan_requires_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
