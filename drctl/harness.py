@@ -55,6 +55,8 @@ class Registration:
     inputs: dict[str, Any]
     id: str | None
     state: dict[str, Any]
+    dependencies: tuple[str, ...]
+    ignore_changes: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,9 @@ class PlannedResource:
     id: str | None
     inputs: dict[str, Any]
     effective_tags: dict[str, str] | None
+    # Beyond the contract: what the engine would order on and which drift it would ignore.
+    dependencies: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The resource as it appears in ``plan.json``."""
@@ -100,6 +105,12 @@ class Plan:
             if resource.name == name:
                 return resource
         raise KeyError(name)
+
+    def depends_on(self, resource: PlannedResource, other: PlannedResource) -> bool:
+        """Whether ``resource`` waits for ``other`` (directly, or through its parent components)."""
+        if other.urn in resource.dependencies:
+            return True
+        return resource.parent is not None and self.depends_on(self.by_urn(resource.parent), other)
 
     def by_urn(self, urn: str) -> PlannedResource:
         """The resource with URN ``urn``; KeyError if there is none."""
@@ -249,7 +260,100 @@ def _iam_role_policy(seed: str, region: str, inputs: dict[str, Any]) -> dict[str
     return {"id": f"{inputs['role']}:{inputs['name']}"}
 
 
+def _rds(kind: str, key: str) -> Callable[[str, str, dict[str, Any]], dict[str, Any]]:
+    def compute(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        physical = str(inputs.get(key) or f"{kind}-{_hex(seed, 12)}")
+        return {"id": physical, "arn": _arn("rds", region, f"{kind}:{physical}")}
+
+    return compute
+
+
+def _global_cluster(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del region
+    physical = str(inputs["globalClusterIdentifier"])
+    return {
+        "id": physical,
+        "arn": f"arn:{MOCK_PARTITION}:rds::{MOCK_ACCOUNT_ID}:global-cluster:{physical}",
+        "globalClusterResourceId": f"cluster-{_hex(seed, 26)}",
+    }
+
+
+def _rds_cluster(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    physical = str(inputs["clusterIdentifier"])
+    host = f"{_hex(seed, 12)}.{region}.rds.amazonaws.com"
+    return {
+        "id": physical,
+        "arn": _arn("rds", region, f"cluster:{physical}"),
+        "clusterResourceId": f"cluster-{_hex(seed, 26).upper()}",
+        "endpoint": f"{physical}.cluster-{host}",
+        "readerEndpoint": f"{physical}.cluster-ro-{host}",
+        "port": inputs.get("port", 5432),
+    }
+
+
+def _rds_instance(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    physical = str(inputs["identifier"])
+    return {
+        "id": physical,
+        "arn": _arn("rds", region, f"db:{physical}"),
+        "endpoint": f"{physical}.{_hex(seed, 12)}.{region}.rds.amazonaws.com:5432",
+        "dbiResourceId": f"db-{_hex(seed, 26).upper()}",
+    }
+
+
+def _dynamodb_table(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    name = str(inputs["name"])
+    label = "2026-01-01T00:00:00.000"
+    replicas = [
+        {
+            **replica,
+            "arn": _arn("dynamodb", replica["regionName"], f"table/{name}"),
+            "streamArn": _arn("dynamodb", replica["regionName"], f"table/{name}/stream/{label}"),
+            "streamLabel": label,
+        }
+        for replica in inputs.get("replicas") or []
+    ]
+    return {
+        "id": name,
+        "arn": _arn("dynamodb", region, f"table/{name}"),
+        "streamArn": _arn("dynamodb", region, f"table/{name}/stream/{label}"),
+        "streamLabel": label,
+        "replicas": replicas,
+    }
+
+
+def _s3_bucket(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    name = str(inputs["bucket"])
+    # S3 ARNs carry neither region nor account.
+    return {
+        "id": name,
+        "arn": f"arn:{MOCK_PARTITION}:s3:::{name}",
+        "bucketRegionalDomainName": f"{name}.s3.{region}.amazonaws.com",
+    }
+
+
+def _by_bucket(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed, region
+    return {"id": str(inputs["bucket"])}
+
+
 _COMPUTED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:rds/globalCluster:GlobalCluster": _global_cluster,
+    "aws:rds/cluster:Cluster": _rds_cluster,
+    "aws:rds/clusterInstance:ClusterInstance": _rds_instance,
+    "aws:rds/subnetGroup:SubnetGroup": _rds("subgrp", "name"),
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": _rds("cluster-pg", "name"),
+    "aws:dynamodb/table:Table": _dynamodb_table,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _by_bucket,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _by_bucket,
+    "aws:s3/bucketVersioning:BucketVersioning": _by_bucket,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _by_bucket,
+    "aws:s3/bucketPolicy:BucketPolicy": _by_bucket,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _by_bucket,
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _by_bucket,
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
     "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
@@ -375,7 +479,25 @@ def _availability_zones(region: str | None, args: Mapping[str, Any]) -> dict[str
     return {"names": names, "zoneIds": list(zone_ids), "id": region, "region": region}
 
 
+def _secret_version(region: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    # A stand-in for the operator's existing secret: the plan shows it as "[secret]".
+    secret_id = str(args["secretId"])
+    arn = (
+        secret_id if secret_id.startswith("arn:") else _arn("secretsmanager", str(region), f"secret:{secret_id}-AbCdEf")
+    )
+    return {
+        "arn": arn,
+        "id": f"{arn}|AWSCURRENT",
+        "name": secret_id,
+        "secretId": secret_id,
+        "secretString": json.dumps({"username": "payments_admin", "password": "offline-plan-placeholder"}),
+        "versionId": "00000000-0000-0000-0000-000000000000",
+        "versionStages": ["AWSCURRENT"],
+    }
+
+
 _CALLS: dict[str, Callable[[str | None, Mapping[str, Any]], dict[str, Any]]] = {
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": _secret_version,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getPartition:getPartition": _partition,
     "aws:index/getRegion:getRegion": _region,
@@ -406,6 +528,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=rpc.deserialize_properties(request.object),
                     id=registered.id if registered is not None and registered.id else None,
                     state=dict(registered.state) if registered is not None else {},
+                    dependencies=tuple(request.dependencies),
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
@@ -464,6 +588,8 @@ def _plan_resource(reg: Registration, mocks: PlanMocks, provider_regions: dict[s
         id=reg.id,
         inputs=sanitize(reg.inputs),
         effective_tags=tags,
+        dependencies=tuple(sorted(reg.dependencies)),
+        ignore_changes=reg.ignore_changes,
     )
 
 

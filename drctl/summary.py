@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from drctl.harness import GLOBAL, Plan, PlannedResource
 
@@ -20,6 +20,11 @@ KMS_ALIAS = "aws:kms/alias:Alias"
 PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
 ROUTE = "aws:ec2/route:Route"
 ROLE = "aws:iam/role:Role"
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+TABLE = "aws:dynamodb/table:Table"
+BUCKET = "aws:s3/bucket:Bucket"
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 
 def _short_type(type_token: str) -> str:
@@ -52,9 +57,11 @@ def _region_facts(plan: Plan, region: str) -> Iterator[str]:
     services = sorted(str(e.inputs.get("serviceName", "")).rsplit(".", 1)[-1] for e in of(ENDPOINT))
     if services:
         yield f"gateway endpoints: {', '.join(services)} on every private route table"
+    destinations = {str(f.inputs.get("logDestination", "")) for f in of(FLOW_LOG)}
     for group in of(LOG_GROUP):
-        if of(FLOW_LOG):
+        if any(str(d).endswith(f":log-group:{group.inputs.get('name')}") for d in destinations):
             yield f"flow logs: {group.inputs.get('name')} ({group.inputs.get('retentionInDays')} days, KMS-encrypted)"
+    yield from _data_facts(plan, region, of)
     for key in of(KMS_KEY):
         rotation = "rotation on" if key.inputs.get("enableKeyRotation") else "ROTATION OFF"
         yield f"KMS: multi-Region primary key {key.id}, {rotation}"
@@ -62,6 +69,28 @@ def _region_facts(plan: Plan, region: str) -> Iterator[str]:
         yield f"KMS: replica {key.id} of {key.inputs.get('primaryKeyArn')}"
     for alias in of(KMS_ALIAS):
         yield f"KMS alias: {alias.inputs.get('name')}"
+
+
+def _data_facts(plan: Plan, region: str, of: Callable[[str], list[PlannedResource]]) -> Iterator[str]:
+    for cluster in of(CLUSTER):
+        founding = "founding member, holds the credentials" if "masterUsername" in cluster.inputs else "joined member"
+        instances = len(of(CLUSTER_INSTANCE))
+        scaling = cluster.inputs.get("serverlessv2ScalingConfiguration") or {}
+        yield (
+            f"Aurora {cluster.inputs.get('engineVersion')} {cluster.id} ({founding}): {instances} Serverless v2 "
+            f"instance(s), {scaling.get('minCapacity')}-{scaling.get('maxCapacity')} ACU, "
+            f"backups {cluster.inputs.get('backupRetentionPeriod')} days, KMS-encrypted"
+        )
+    for table in plan.of_type(TABLE):
+        replicas = [r.get("regionName") for r in table.inputs.get("replicas") or []]
+        if table.region == region:
+            where = ", ".join(map(str, replicas))
+            yield f"DynamoDB global table {table.inputs.get('name')} (home), replicas in {where}"
+        elif region in replicas:
+            yield f"DynamoDB global table {table.inputs.get('name')}: replica (PITR, own KMS key)"
+    buckets = [str(b.inputs.get("bucket")) for b in of(BUCKET)]
+    if buckets:
+        yield f"S3: {', '.join(buckets)}; {len(of(REPLICATION))} replication configs to the other region (RTC 15 min)"
 
 
 def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:

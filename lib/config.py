@@ -26,8 +26,16 @@ DEFAULT_SECONDARY_REGION = "us-east-2"
 # never changes a CIDR (which would replace the VPC and everything in it).
 DEFAULT_ANCHOR_CIDR = "10.10.0.0/16"
 DEFAULT_PARTNER_CIDR = "10.20.0.0/16"
-DEFAULT_FLOW_LOG_RETENTION_DAYS = 90
+DEFAULT_LOG_RETENTION_DAYS = 90
 DEFAULT_KEY_DELETION_WINDOW_DAYS = 7
+# PostgreSQL 13.7 (the spec's version) is no longer offered for new clusters. 16.x supports global
+# databases and Serverless v2 in every region this stack allows; check a version with
+# `aws rds describe-db-engine-versions --engine aurora-postgresql --query "DBEngineVersions[?SupportsGlobalDatabases]"`.
+DEFAULT_AURORA_ENGINE_VERSION = "16.6"
+DEFAULT_DATABASE_NAME = "payments"
+DEFAULT_MASTER_USERNAME = "payments_admin"
+_ENGINE_VERSION = re.compile(r"^(?P<major>\d{2})\.(?P<minor>\d{1,2})$")
+_DB_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 # The retention periods CloudWatch Logs accepts; anything else fails at deploy time.
 LOG_RETENTION_DAYS: frozenset[int] = frozenset(
@@ -87,6 +95,35 @@ class DomainConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DatabaseConfig:
+    """Aurora Global Database settings. Instance counts are per role (writer side, reader side)."""
+
+    engine_version: str
+    secret_name: str
+    master_username: str
+    database_name: str
+    min_capacity: float
+    max_capacity: float
+    primary_instances: int
+    secondary_instances: int
+    backup_retention_days: int
+
+    @property
+    def parameter_group_family(self) -> str:
+        """``16.6`` -> ``aurora-postgresql16``."""
+        return f"aurora-postgresql{self.engine_version.split('.', maxsplit=1)[0]}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StorageConfig:
+    """Retention of the replicated buckets, in days."""
+
+    audit_log_retention_days: int
+    receipt_retention_days: int
+    noncurrent_version_days: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything the stack needs from its configuration, validated."""
 
@@ -94,11 +131,12 @@ class StackConfig:
     primary: RegionConfig
     secondary: RegionConfig
     nat_gateways_per_region: int
-    flow_log_retention_days: int
+    log_retention_days: int
     key_deletion_window_days: int
     extra_tags: Mapping[str, str]
     domain: DomainConfig | None
-    database_secret_name: str | None
+    database: DatabaseConfig
+    storage: StorageConfig
     alert_emails: tuple[str, ...]
 
     @property
@@ -207,8 +245,8 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         lambda n: None if n in (0, 1) else f"must be 0 or 1 (one NAT gateway per region), got {n}",
     )
     retention = reader.integer(
-        "flowLogRetentionDays",
-        DEFAULT_FLOW_LOG_RETENTION_DAYS,
+        "logRetentionDays",
+        DEFAULT_LOG_RETENTION_DAYS,
         lambda n: (
             None
             if n in LOG_RETENTION_DAYS
@@ -223,15 +261,16 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
     )
     extra_tags = _read_tags(reader)
     domain = _read_domain(reader)
-    secret_name = reader.string("databaseSecretName")
-    if secret_name is not None and not _SECRET_NAME.match(secret_name):
-        reader.fail(_qualified("databaseSecretName"), f"'{secret_name}' is not a Secrets Manager secret name or ARN")
+    database = _read_database(reader)
+    storage = _read_storage(reader)
     emails = _read_emails(reader)
     _reject_unknown_keys(reader)
 
     if reader.problems:
         raise ConfigError(reader.problems)
-    assert suffix is not None  # a missing suffix is recorded as a problem above
+    # Each None below was recorded as a problem above.
+    assert suffix is not None
+    assert database is not None
     regions = {
         name: RegionConfig(
             region=name,
@@ -246,11 +285,12 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         primary=regions[primary_region],
         secondary=regions[secondary_region],
         nat_gateways_per_region=nat,
-        flow_log_retention_days=retention,
+        log_retention_days=retention,
         key_deletion_window_days=deletion_window,
         extra_tags=extra_tags,
         domain=domain,
-        database_secret_name=secret_name,
+        database=database,
+        storage=storage,
         alert_emails=emails,
     )
 
@@ -372,6 +412,99 @@ def _read_domain(reader: _Reader) -> DomainConfig | None:
         reader.fail(_qualified("hostedZoneId"), f"'{zone_id}' is not a Route 53 hosted zone id (Z...)")
         ok = False
     return DomainConfig(name=name, hosted_zone_name=zone_name, hosted_zone_id=zone_id) if ok else None
+
+
+def _read_number(reader: _Reader, key: str, default: float) -> float:
+    text = reader.raw.get(key)
+    reader.read_keys.add(key)
+    if text is None:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        reader.fail(_qualified(key), f"'{text}' is not a number")
+        return default
+
+
+def _read_database(reader: _Reader) -> DatabaseConfig | None:
+    version = reader.string("auroraEngineVersion") or DEFAULT_AURORA_ENGINE_VERSION
+    ok = True
+    if not _ENGINE_VERSION.match(version):
+        reader.fail(_qualified("auroraEngineVersion"), f"'{version}' is not an Aurora PostgreSQL version (major.minor)")
+        ok = False
+    secret_name = reader.string("databaseSecretName")
+    if secret_name is None:
+        reader.fail(
+            _qualified("databaseSecretName"),
+            "is required: name an existing Secrets Manager secret holding the Aurora master password "
+            "(the stack reads it and never creates one)",
+        )
+        ok = False
+    elif not _SECRET_NAME.match(secret_name):
+        reader.fail(_qualified("databaseSecretName"), f"'{secret_name}' is not a Secrets Manager secret name or ARN")
+        ok = False
+    names = {}
+    for key, default in (("databaseMasterUsername", DEFAULT_MASTER_USERNAME), ("databaseName", DEFAULT_DATABASE_NAME)):
+        names[key] = reader.string(key) or default
+        if not _DB_IDENTIFIER.match(names[key]) or names[key] in ("postgres", "rdsadmin", "admin"):
+            reader.fail(_qualified(key), f"'{names[key]}' must be 1-63 of a-z 0-9 _, start with a letter, not reserved")
+            ok = False
+    min_capacity = _read_number(reader, "auroraMinCapacity", 0.5)
+    max_capacity = _read_number(reader, "auroraMaxCapacity", 4.0)
+    for key, value in (("auroraMinCapacity", min_capacity), ("auroraMaxCapacity", max_capacity)):
+        if not 0.5 <= value <= 256 or (value * 2) != int(value * 2):
+            reader.fail(_qualified(key), f"{value:g} ACU is not a Serverless v2 capacity (0.5 to 256, in steps of 0.5)")
+            ok = False
+    if min_capacity > max_capacity:
+        reader.fail(
+            _qualified("auroraMinCapacity"), f"{min_capacity:g} ACU is above auroraMaxCapacity ({max_capacity:g} ACU)"
+        )
+        ok = False
+    primary = reader.integer(
+        "auroraPrimaryInstances",
+        1,
+        lambda n: None if 1 <= n <= 15 else f"must be 1 to 15 (a writer is required), got {n}",
+    )
+    secondary = reader.integer(
+        "auroraSecondaryInstances",
+        1,
+        lambda n: None if 1 <= n <= 15 else f"must be 1 to 15 (a reader must exist to fail over to), got {n}",
+    )
+    retention = reader.integer(
+        "backupRetentionDays",
+        7,
+        lambda n: None if 1 <= n <= 35 else f"Aurora keeps automated backups 1 to 35 days, got {n}",
+    )
+    if not ok or secret_name is None:
+        return None
+    return DatabaseConfig(
+        engine_version=version,
+        secret_name=secret_name,
+        master_username=names["databaseMasterUsername"],
+        database_name=names["databaseName"],
+        min_capacity=min_capacity,
+        max_capacity=max_capacity,
+        primary_instances=primary,
+        secondary_instances=secondary,
+        backup_retention_days=retention,
+    )
+
+
+def _read_storage(reader: _Reader) -> StorageConfig:
+    audit = reader.integer(
+        "auditLogRetentionDays",
+        2557,
+        lambda n: None if n >= 365 else f"audit logs must be kept at least 365 days, got {n}",
+    )
+    receipts = reader.integer(
+        "receiptRetentionDays", 2557, lambda n: None if n >= 30 else f"must be at least 30 days, got {n}"
+    )
+    noncurrent = reader.integer(
+        "noncurrentVersionDays", 30, lambda n: None if 1 <= n <= 365 else f"must be 1 to 365 days, got {n}"
+    )
+    return StorageConfig(
+        audit_log_retention_days=audit, receipt_retention_days=receipts, noncurrent_version_days=noncurrent
+    )
 
 
 def _read_emails(reader: _Reader) -> tuple[str, ...]:

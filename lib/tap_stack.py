@@ -14,9 +14,12 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from lib.components.database import ENGINE, AuroraMember, AuroraMemberArgs, master_password_from
 from lib.components.keys import RegionalKey, RegionalKeyArgs
 from lib.components.network import RegionalNetwork, RegionalNetworkArgs
 from lib.components.peering import CrossRegionPeering, CrossRegionPeeringArgs, PeeringSide
+from lib.components.storage import BucketReplication, BucketReplicationArgs, RegionalBucket, RegionalBucketArgs
+from lib.components.table import TransactionsTable, TransactionsTableArgs
 from lib.config import StackConfig
 from lib.naming import Namer
 from lib.regions import RegionRole
@@ -24,6 +27,7 @@ from lib.tags import stack_tags
 
 PROJECT_PREFIX = "payments"
 PROJECT_TAGS = {"Project": "payments-dr", "ManagedBy": "pulumi"}
+BUCKET_PURPOSES = ("audit", "receipts")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -41,6 +45,10 @@ class TapStack(pulumi.ComponentResource):
     keys: dict[str, RegionalKey]
     networks: dict[str, RegionalNetwork]
     peering: CrossRegionPeering
+    global_cluster: aws.rds.GlobalCluster
+    databases: dict[str, AuroraMember]
+    table: TransactionsTable
+    buckets: dict[tuple[str, str], RegionalBucket]
     flat_outputs: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: TapStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -112,7 +120,7 @@ class TapStack(pulumi.ComponentResource):
                     namer=namer,
                     vpc_cidr=region.vpc_cidr,
                     nat_gateways=config.nat_gateways_per_region,
-                    flow_log_retention_days=config.flow_log_retention_days,
+                    log_retention_days=config.log_retention_days,
                     kms_key_arn=self.keys[region.region].key_arn,
                     account_id=identity.account_id,
                     partition=partition.partition,
@@ -126,7 +134,7 @@ class TapStack(pulumi.ComponentResource):
         }
 
         anchor = config.anchor.region
-        partner = config.secondary.region if anchor == config.primary.region else config.primary.region
+        partner = self._partner_of(config, anchor)
         self.peering = CrossRegionPeering(
             "peering",
             CrossRegionPeeringArgs(
@@ -138,8 +146,116 @@ class TapStack(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        self._data_tier(config, namer, identity.account_id)
         self.flat_outputs = self._flat_outputs(config)
         self.register_outputs(dict(self.flat_outputs))
+
+    def _data_tier(self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str]) -> None:
+        anchor = config.anchor.region
+        partner = self._partner_of(config, anchor)
+        on_anchor = pulumi.ResourceOptions(parent=self, provider=self.providers[anchor])
+        database = config.database
+
+        # Read, never created: the secret is the operator's, in the anchor region.
+        secret = aws.secretsmanager.get_secret_version_output(
+            secret_id=database.secret_name,
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self.providers[anchor]),
+        )
+        password: pulumi.Output[str] = pulumi.Output.secret(secret.secret_string.apply(master_password_from))
+        self.global_cluster = aws.rds.GlobalCluster(
+            "aurora-global",
+            global_cluster_identifier=namer.name("aurora-global"),
+            engine=ENGINE,
+            engine_version=database.engine_version,
+            storage_encrypted=True,
+            deletion_protection=False,
+            opts=on_anchor,
+        )
+        # The anchor's member founds the global database; the other joins after its first instance
+        # exists, or the API asks it for a master username (terraform-provider-aws#26030).
+        self.databases = {}
+        for region in (anchor, partner):
+            founder = self.databases.get(anchor)
+            role = config.region(region).role
+            self.databases[region] = AuroraMember(
+                f"aurora-{region}",
+                AuroraMemberArgs(
+                    region=region,
+                    role=role,
+                    namer=namer,
+                    database=database,
+                    global_cluster_id=self.global_cluster.id,
+                    founding_region=anchor,
+                    master_password=password if founder is None else None,
+                    instance_count=(
+                        database.primary_instances if role is RegionRole.PRIMARY else database.secondary_instances
+                    ),
+                    kms_key_arn=self.keys[region].key_arn,
+                    subnet_ids=self.networks[region].private_subnet_ids,
+                    vpc_id=self.networks[region].vpc_id,
+                    application_security_group_id=self.networks[region].application_security_group_id,
+                    log_retention_days=config.log_retention_days,
+                    provider=self.providers[region],
+                    depends_on=founder.instances if founder is not None else (),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.table = TransactionsTable(
+            "transactions",
+            TransactionsTableArgs(
+                home_region=anchor,
+                replica_region=partner,
+                namer=namer,
+                home_kms_key_arn=self.keys[anchor].key_arn,
+                replica_kms_key_arn=self.keys[partner].key_arn,
+                provider=self.providers[anchor],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        retention = {
+            "audit": config.storage.audit_log_retention_days,
+            "receipts": config.storage.receipt_retention_days,
+        }
+        self.buckets = {
+            (purpose, region.region): RegionalBucket(
+                f"{purpose}-{region.region}",
+                RegionalBucketArgs(
+                    purpose=purpose,
+                    region=region.region,
+                    namer=namer,
+                    account_id=account_id,
+                    kms_key_arn=self.keys[region.region].key_arn,
+                    retention_days=retention[purpose],
+                    noncurrent_version_days=config.storage.noncurrent_version_days,
+                    provider=self.providers[region.region],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for purpose in BUCKET_PURPOSES
+            for region in config.regions
+        }
+        # Both directions: whatever is written in the region that serves traffic reaches the other.
+        for purpose in BUCKET_PURPOSES:
+            for source, destination in ((anchor, partner), (partner, anchor)):
+                BucketReplication(
+                    f"{purpose}-{source}-to-{destination}",
+                    BucketReplicationArgs(
+                        purpose=purpose,
+                        source=self.buckets[(purpose, source)],
+                        destination=self.buckets[(purpose, destination)],
+                        namer=namer,
+                        account_id=account_id,
+                        source_provider=self.providers[source],
+                        global_provider=self.global_provider,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+
+    @staticmethod
+    def _partner_of(config: StackConfig, region: str) -> str:
+        return config.secondary.region if region == config.primary.region else config.primary.region
 
     def _peering_side(self, region: str) -> PeeringSide:
         network = self.networks[region]
@@ -160,6 +276,10 @@ class TapStack(pulumi.ComponentResource):
             "environmentSuffix": pulumi.Output.from_input(config.environment_suffix),
             "anchorRegion": pulumi.Output.from_input(config.anchor.region),
             "vpcPeeringConnectionId": self.peering.connection_id,
+            "auroraGlobalClusterId": self.global_cluster.id,
+            "transactionsTableName": self.table.name,
+            "transactionsTableArn": self.table.arn,
+            "transactionsTableStreamArn": self.table.stream_arn,
         }
         for region in config.regions:
             role = region.role.value
@@ -173,4 +293,13 @@ class TapStack(pulumi.ComponentResource):
             outputs[f"{role}NatGatewayCount"] = pulumi.Output.from_input(str(len(network.nat_gateway_ids)))
             outputs[f"{role}KmsKeyArn"] = key.key_arn
             outputs[f"{role}KmsAliasName"] = key.alias_name
+            outputs[f"{role}ApplicationSecurityGroupId"] = network.application_security_group_id
+            member = self.databases[region.region]
+            outputs[f"{role}AuroraClusterId"] = member.cluster_id
+            outputs[f"{role}AuroraClusterArn"] = member.cluster_arn
+            outputs[f"{role}AuroraWriterEndpoint"] = member.writer_endpoint
+            outputs[f"{role}AuroraReaderEndpoint"] = member.reader_endpoint
+            outputs[f"{role}TransactionsTableArn"] = self.table.arn if region.is_anchor else self.table.replica_arn
+            outputs[f"{role}AuditBucketName"] = self.buckets[("audit", region.region)].bucket_name
+            outputs[f"{role}ReceiptsBucketName"] = self.buckets[("receipts", region.region)].bucket_name
         return outputs

@@ -94,7 +94,7 @@ class RegionalNetworkArgs:
     namer: Namer
     vpc_cidr: str
     nat_gateways: int
-    flow_log_retention_days: int
+    log_retention_days: int
     kms_key_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
@@ -115,6 +115,7 @@ class RegionalNetwork(pulumi.ComponentResource):
     private_route_table_ids: list[pulumi.Output[str]]
     availability_zones: pulumi.Output[list[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
+    application_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegionalNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:network:RegionalNetwork", name, None, opts)
@@ -200,12 +201,43 @@ class RegionalNetwork(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # The payment function's group: it may only reach HTTPS (AWS APIs through the endpoints or the
+        # NAT) and PostgreSQL inside the VPC. Data stores admit traffic from this group alone.
+        application = aws.ec2.SecurityGroup(
+            f"{region}-app-sg",
+            name=namer.regional("app", region),
+            description="Payment function: HTTPS out, PostgreSQL inside the VPC",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": [ANYWHERE],
+                    "description": "AWS APIs",
+                },
+                {
+                    "protocol": "tcp",
+                    "from_port": 5432,
+                    "to_port": 5432,
+                    "cidr_blocks": [args.vpc_cidr],
+                    "description": "Aurora PostgreSQL",
+                },
+            ],
+            revoke_rules_on_delete=True,
+            tags={"Name": namer.regional("app", region)},
+            opts=child,
+        )
+        self.application_security_group_id = application.id
+
         self._flow_logs(args, vpc, child)
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
                 "privateSubnetIds": self.private_subnet_ids,
                 "privateRouteTableIds": self.private_route_table_ids,
+                "applicationSecurityGroupId": self.application_security_group_id,
             }
         )
 
@@ -262,7 +294,7 @@ class RegionalNetwork(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{region}-flow-logs",
             name=f"/vpc/flow-logs/{namer.regional('vpc', region)}",
-            retention_in_days=args.flow_log_retention_days,
+            retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
             opts=child,
         )

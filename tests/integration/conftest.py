@@ -16,7 +16,7 @@ def _skip_reason() -> str | None:
     if not OUTPUTS_FILE.is_file():
         return f"no deployment: {OUTPUTS_FILE.relative_to(OUTPUTS_FILE.parents[1])} does not exist"
     try:
-        import boto3  # noqa: PLC0415 - only needed when a deployment exists
+        import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
 
         if boto3.Session().get_credentials() is None:
             return "no AWS credentials in the environment"
@@ -39,8 +39,8 @@ def fixture_outputs() -> dict[str, str]:
 @pytest.fixture(scope="session", name="aws_client")
 def fixture_aws_client() -> Any:
     """``aws_client(service, region)``: a boto3 client with retries suited to a freshly deployed stack."""
-    import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
+    import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+    from botocore.config import Config  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
 
     config = Config(retries={"max_attempts": 8, "mode": "adaptive"})
     profile = os.environ.get("AWS_PROFILE")

@@ -10,6 +10,7 @@ from drctl.harness import Plan, run_plan
 from lib.config import load_config
 
 SUFFIX = "unit"
+BASE_CONFIG = {"databaseSecretName": "payments/aurora/master"}
 
 
 @functools.cache
@@ -20,7 +21,7 @@ def _plan(items: frozenset[tuple[str, str]], suffix: str) -> Plan:
 
 def plan_for(raw: dict[str, str] | None = None, suffix: str = SUFFIX) -> Plan:
     """The plan of the stack for this raw config (cached: a plan is immutable)."""
-    return _plan(frozenset((raw or {}).items()), suffix)
+    return _plan(frozenset((BASE_CONFIG | (raw or {})).items()), suffix)
 
 
 @pytest.fixture(name="plan")

@@ -8,16 +8,17 @@ from lib.config import ConfigError, StackConfig, load_config
 from lib.regions import RegionRole
 
 ENV = {"ENVIRONMENT_SUFFIX": "pr42"}
+BASE = {"databaseSecretName": "payments/aurora/master"}
 
 
 def problems_of(raw: dict[str, str], env: dict[str, str] | None = None) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config(raw, ENV if env is None else env)
+        load_config(BASE | raw, ENV if env is None else env)
     return [str(problem) for problem in caught.value.problems]
 
 
 def test_config_defaults_match_the_spec() -> None:
-    config = load_config({}, ENV)
+    config = load_config(BASE, ENV)
     assert isinstance(config, StackConfig)
     assert (config.primary.region, config.secondary.region) == ("us-east-1", "us-east-2")
     assert (config.primary.role, config.secondary.role) == (RegionRole.PRIMARY, RegionRole.SECONDARY)
@@ -32,12 +33,12 @@ def test_config_defaults_match_the_spec() -> None:
 
 def test_config_region_lookup_rejects_a_foreign_region() -> None:
     with pytest.raises(KeyError):
-        load_config({}, ENV).region("eu-west-1")
+        load_config(BASE, ENV).region("eu-west-1")
 
 
 def test_config_swapped_roles_keep_anchor_and_cidrs() -> None:
-    normal = load_config({}, ENV)
-    swapped = load_config({"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}, ENV)
+    normal = load_config(BASE, ENV)
+    swapped = load_config(BASE | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}, ENV)
     assert swapped.anchor.region == normal.anchor.region == "us-east-1"
     for region in ("us-east-1", "us-east-2"):
         assert swapped.region(region).vpc_cidr == normal.region(region).vpc_cidr, region
@@ -45,8 +46,8 @@ def test_config_swapped_roles_keep_anchor_and_cidrs() -> None:
 
 
 def test_config_environment_variable_overrides_stack_file() -> None:
-    assert load_config({"environmentSuffix": "fromfile"}, {}).environment_suffix == "fromfile"
-    assert load_config({"environmentSuffix": "fromfile"}, ENV).environment_suffix == "pr42"
+    assert load_config(BASE | {"environmentSuffix": "fromfile"}, {}).environment_suffix == "fromfile"
+    assert load_config(BASE | {"environmentSuffix": "fromfile"}, ENV).environment_suffix == "pr42"
 
 
 @pytest.mark.parametrize("suffix", ["Bad Suffix!", "UPPER", "-lead", "trail-", "a" * 21, "under_score", ""])
@@ -84,7 +85,7 @@ def test_config_anchor_must_be_in_the_pair() -> None:
 
 
 def test_config_explicit_anchor() -> None:
-    assert load_config({"anchorRegion": "us-east-2"}, ENV).anchor.region == "us-east-2"
+    assert load_config(BASE | {"anchorRegion": "us-east-2"}, ENV).anchor.region == "us-east-2"
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_config_bad_cidrs(cidrs: str, fragment: str) -> None:
     [
         ("natGatewaysPerRegion", "2", "must be 0 or 1"),
         ("natGatewaysPerRegion", "one", "is not a whole number"),
-        ("flowLogRetentionDays", "10", "is not a CloudWatch Logs retention period"),
+        ("logRetentionDays", "10", "is not a CloudWatch Logs retention period"),
         ("keyDeletionWindowDays", "3", "7 to 30 days"),
         ("primaryRegion", "  ", "must not be empty"),
         ("databaseSecretName", "has spaces in it", "is not a Secrets Manager secret name"),
@@ -133,12 +134,12 @@ def test_config_problem_names_key_and_reason(key: str, value: str, fragment: str
 
 
 def test_config_nat_gateways_zero_is_allowed() -> None:
-    assert load_config({"natGatewaysPerRegion": "0"}, ENV).nat_gateways_per_region == 0
+    assert load_config(BASE | {"natGatewaysPerRegion": "0"}, ENV).nat_gateways_per_region == 0
 
 
 def test_config_reports_every_problem_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config({"primaryRegion": "mars-1", "natGatewaysPerRegion": "5"}, {"ENVIRONMENT_SUFFIX": "X"})
+        load_config(BASE | {"primaryRegion": "mars-1", "natGatewaysPerRegion": "5"}, {"ENVIRONMENT_SUFFIX": "X"})
     message = str(caught.value)
     assert message.startswith("invalid stack configuration (3 problems):")
     for key in ("ENVIRONMENT_SUFFIX", "TapStack:primaryRegion", "TapStack:natGatewaysPerRegion"):
@@ -147,11 +148,11 @@ def test_config_reports_every_problem_at_once() -> None:
 
 def test_config_single_problem_is_singular() -> None:
     with pytest.raises(ConfigError, match=r"\(1 problem\):"):
-        load_config({}, {})
+        load_config(BASE, {})
 
 
 def test_config_domain_settings() -> None:
-    config = load_config({"domainName": "Pay.Example.NET.", "hostedZoneName": "example.net"}, ENV)
+    config = load_config(BASE | {"domainName": "Pay.Example.NET.", "hostedZoneName": "example.net"}, ENV)
     assert config.domain is not None
     assert (config.domain.name, config.domain.hosted_zone_name) == ("pay.example.net", "example.net")
 

@@ -105,7 +105,9 @@ def test_network_gateway_endpoint_on_every_private_route_table(plan: Plan, regio
 def test_network_flow_logs_go_to_a_kms_encrypted_group_of_the_region(plan: Plan, region: str) -> None:
     (flow_log,) = regional(plan, "aws:ec2/flowLog:FlowLog", region)
     (vpc,) = regional(plan, "aws:ec2/vpc:Vpc", region)
-    (group,) = regional(plan, "aws:cloudwatch/logGroup:LogGroup", region)
+    (group,) = [
+        g for g in regional(plan, "aws:cloudwatch/logGroup:LogGroup", region) if g.inputs["name"].startswith("/vpc/")
+    ]
     assert flow_log.inputs["vpcId"] == vpc.id
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["logDestination"] == f"arn:aws:logs:{region}:444455556666:log-group:{group.inputs['name']}"

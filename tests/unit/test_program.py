@@ -10,12 +10,13 @@ from lib.config import load_config
 from lib.program import main
 from lib.regions import RegionRole, region_code
 from lib.tags import stack_tags
+from tests.unit.conftest import BASE_CONFIG
 
 ENV = {"ENVIRONMENT_SUFFIX": "entry"}
 
 
 def test_program_reads_the_projects_config_from_the_engine() -> None:
-    raw = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1", "natGatewaysPerRegion": "0"}
+    raw = BASE_CONFIG | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1", "natGatewaysPerRegion": "0"}
     config = load_config(raw, ENV)
     plan = run_program(lambda: main(ENV), config, raw, stack="entry")
     assert plan.outputs["primaryRegion"] == "us-east-2"
@@ -24,8 +25,8 @@ def test_program_reads_the_projects_config_from_the_engine() -> None:
 
 
 def test_program_invalid_config_stops_before_any_resource() -> None:
-    raw = {"natGatewaysPerRegion": "3"}
-    config = load_config({}, ENV)
+    raw = BASE_CONFIG | {"natGatewaysPerRegion": "3"}
+    config = load_config(BASE_CONFIG, ENV)
     with pytest.raises(pulumi.RunError, match=r"TapStack:natGatewaysPerRegion: must be 0 or 1"):
         run_program(lambda: main(ENV), config, raw, stack="entry")
 

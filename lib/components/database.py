@@ -1,0 +1,210 @@
+"""Aurora Global Database (PostgreSQL): the global cluster and one regional member per region.
+
+Both members are built by ``AuroraMember``. The anchor region's member founded the global database
+and holds its credentials; the other joins it at creation with no credentials (AWS rejects them:
+``InvalidParameterCombination``). Which member is the writer at any time is AWS's state, changed by
+switchover or failover; the code never tries to move it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from lib.config import DatabaseConfig
+from lib.naming import Namer
+from lib.regions import RegionRole
+
+ENGINE = "aurora-postgresql"
+POSTGRES_PORT = 5432
+
+# Applying a change to these would detach a member from the global database, promote it, or try to
+# re-create it with credentials a member cannot have; they are AWS's to change, not ours.
+MEMBERSHIP_ATTRIBUTES = [
+    "globalClusterIdentifier",
+    "replicationSourceIdentifier",
+    "masterUsername",
+    "masterPassword",
+    "databaseName",
+    "sourceRegion",
+]
+
+
+def master_password_from(secret_string: str) -> str:
+    """The password in a secret stored either as plain text or as JSON with a ``password`` field
+    (the shape the RDS console and rotation functions write).
+    """
+    try:
+        document = json.loads(secret_string)
+    except json.JSONDecodeError:
+        return secret_string
+    if isinstance(document, dict):
+        password = document.get("password")
+        if not isinstance(password, str) or not password:
+            raise ValueError("the database secret is JSON without a non-empty 'password' field")
+        return password
+    return secret_string
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuroraMemberArgs:
+    """One region's member. ``master_password`` is set for the founding member only."""
+
+    region: str
+    role: RegionRole
+    namer: Namer
+    database: DatabaseConfig
+    global_cluster_id: pulumi.Input[str]
+    founding_region: str
+    master_password: pulumi.Input[str] | None
+    instance_count: int
+    kms_key_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    vpc_id: pulumi.Input[str]
+    application_security_group_id: pulumi.Input[str]
+    log_retention_days: int
+    provider: aws.Provider
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class AuroraMember(pulumi.ComponentResource):
+    """A regional Aurora cluster of the global database with Serverless v2 instances."""
+
+    cluster_id: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    writer_endpoint: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str]
+    instances: list[aws.rds.ClusterInstance]
+
+    def __init__(self, name: str, args: AuroraMemberArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:data:AuroraMember", name, None, opts)
+        region, namer, database = args.region, args.namer, args.database
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        cluster_identifier = namer.regional("aurora", region)
+        founding = args.master_password is not None
+
+        subnet_group = aws.rds.SubnetGroup(
+            f"{region}-aurora-subnets",
+            name=namer.regional("aurora", region),
+            description=f"Private subnets of {region} for Aurora",
+            subnet_ids=list(args.subnet_ids),
+            opts=child,
+        )
+        security_group = aws.ec2.SecurityGroup(
+            f"{region}-aurora-sg",
+            name=namer.regional("aurora", region),
+            description="Aurora PostgreSQL: only from the payment function's security group",
+            vpc_id=args.vpc_id,
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": POSTGRES_PORT,
+                    "to_port": POSTGRES_PORT,
+                    "security_groups": [args.application_security_group_id],
+                    "description": "PostgreSQL from the payment function",
+                }
+            ],
+            # Replication between the regions is Aurora's own storage-level channel: the cluster
+            # needs no outbound rule and no path through the VPC peering.
+            egress=[],
+            revoke_rules_on_delete=True,
+            tags={"Name": namer.regional("aurora", region)},
+            opts=child,
+        )
+        parameters = aws.rds.ClusterParameterGroup(
+            f"{region}-aurora-params",
+            name=namer.regional("aurora-params", region),
+            family=database.parameter_group_family,
+            description="Payments Aurora: TLS required, connections logged",
+            parameters=[
+                {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+                {"name": "log_connections", "value": "1", "apply_method": "pending-reboot"},
+                {"name": "log_disconnections", "value": "1", "apply_method": "pending-reboot"},
+            ],
+            opts=child,
+        )
+        # Created here (before RDS does it unencrypted and without retention) so the exported
+        # PostgreSQL log is KMS-encrypted, expires and is destroyed with the stack.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{region}-aurora-log",
+            name=f"/aws/rds/cluster/{cluster_identifier}/postgresql",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        cluster = aws.rds.Cluster(
+            f"{region}-aurora",
+            cluster_identifier=cluster_identifier,
+            engine=ENGINE,
+            engine_mode="provisioned",
+            engine_version=database.engine_version,
+            global_cluster_identifier=args.global_cluster_id,
+            master_username=database.master_username if founding else None,
+            master_password=pulumi.Output.secret(args.master_password) if founding else None,
+            database_name=database.database_name if founding else None,
+            # An encrypted member created in another region needs its source region named.
+            source_region=None if founding else args.founding_region,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            db_cluster_parameter_group_name=parameters.name,
+            port=POSTGRES_PORT,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            backup_retention_period=database.backup_retention_days,
+            preferred_backup_window="03:00-04:00",
+            preferred_maintenance_window="sun:05:00-sun:06:00",
+            copy_tags_to_snapshot=True,
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            iam_database_authentication_enabled=True,
+            serverlessv2_scaling_configuration={
+                "min_capacity": database.min_capacity,
+                "max_capacity": database.max_capacity,
+            },
+            deletion_protection=False,
+            skip_final_snapshot=True,
+            delete_automated_backups=True,
+            tags={"Name": cluster_identifier},
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    ignore_changes=MEMBERSHIP_ATTRIBUTES,
+                    depends_on=[log_group, *args.depends_on],
+                ),
+            ),
+        )
+        self.instances = [
+            aws.rds.ClusterInstance(
+                f"{region}-aurora-{index + 1}",
+                identifier=namer.regional(f"aurora-{index + 1}", region),
+                cluster_identifier=cluster.id,
+                instance_class="db.serverless",
+                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                engine_version=database.engine_version,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                # Members of a global database must run the same version: upgrades are deliberate.
+                auto_minor_version_upgrade=False,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=args.kms_key_arn,
+                promotion_tier=index,
+                copy_tags_to_snapshot=True,
+                tags={"Name": namer.regional(f"aurora-{index + 1}", region)},
+                opts=child,
+            )
+            for index in range(args.instance_count)
+        ]
+        self.cluster_id = cluster.id
+        self.cluster_arn = cluster.arn
+        self.writer_endpoint = cluster.endpoint
+        self.reader_endpoint = cluster.reader_endpoint
+        self.register_outputs(
+            {
+                "clusterId": self.cluster_id,
+                "writerEndpoint": self.writer_endpoint,
+                "readerEndpoint": self.reader_endpoint,
+            }
+        )
