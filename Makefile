@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLAN_JSON ?= plan.json
 
-.PHONY: install plan lint typecheck pylint unit test clean
+.PHONY: install plan lint typecheck pylint unit test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,17 @@ typecheck: install
 	$(BIN)/mypy
 
 pylint: install
-	$(BIN)/pylint --fail-under=9.0 lib drctl tests tap.py
+	$(BIN)/pylint --fail-under=9.0 lib drctl functions/payment_validator tests scripts tap.py
 
 unit: install
 	$(BIN)/pytest --cov --cov-report=term --cov-report=xml:coverage.xml
 	$(BIN)/coverage report --include='lib/*' --fail-under=95
 
 test: lint typecheck pylint unit
+
+# Not a test: figures for humans (cold import time, requests/s against in-process moto).
+bench: install
+	PYTHONPATH=.:functions $(BIN)/python scripts/bench_handler.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache coverage.xml .coverage $(PLAN_JSON)

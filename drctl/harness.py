@@ -339,7 +339,21 @@ def _by_bucket(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]
     return {"id": str(inputs["bucket"])}
 
 
+def _lambda_function(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    name = str(inputs["name"])
+    arn = _arn("lambda", region, f"function:{name}")
+    return {
+        "id": name,
+        "arn": arn,
+        "qualifiedArn": f"{arn}:$LATEST",
+        "invokeArn": f"arn:{MOCK_PARTITION}:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+        "version": "$LATEST",
+    }
+
+
 _COMPUTED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:lambda/function:Function": _lambda_function,
     "aws:rds/globalCluster:GlobalCluster": _global_cluster,
     "aws:rds/cluster:Cluster": _rds_cluster,
     "aws:rds/clusterInstance:ClusterInstance": _rds_instance,

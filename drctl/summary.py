@@ -63,6 +63,9 @@ def _region_facts(plan: Plan, region: str) -> Iterator[str]:
             yield f"flow logs: {group.inputs.get('name')} ({group.inputs.get('retentionInDays')} days, KMS-encrypted)"
     yield from _data_facts(plan, region, of)
     for key in of(KMS_KEY):
+        if key.inputs.get("keyUsage") == "GENERATE_VERIFY_MAC":
+            yield f"KMS: multi-Region HMAC key {key.id} (card fingerprints; HMAC keys do not rotate)"
+            continue
         rotation = "rotation on" if key.inputs.get("enableKeyRotation") else "ROTATION OFF"
         yield f"KMS: multi-Region primary key {key.id}, {rotation}"
     for key in of(KMS_REPLICA):

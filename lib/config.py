@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from lib.regions import KNOWN_REGIONS, RegionRole
 from lib.tags import RESERVED_TAG_KEYS
+from payment_validator.schema import AMOUNT_CEILING_MINOR  # pylint: disable=wrong-import-order
 
 PROJECT_NAMESPACE = "TapStack"
 SUFFIX_ENV_VAR = "ENVIRONMENT_SUFFIX"
@@ -124,6 +125,17 @@ class StorageConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class FunctionConfig:
+    """The payment function's limits and sizing (identical in both regions)."""
+
+    max_amount_minor: int
+    approval_limit_minor: int
+    idempotency_ttl_seconds: int
+    memory_mb: int
+    timeout_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything the stack needs from its configuration, validated."""
 
@@ -137,6 +149,7 @@ class StackConfig:
     domain: DomainConfig | None
     database: DatabaseConfig
     storage: StorageConfig
+    function: FunctionConfig
     alert_emails: tuple[str, ...]
 
     @property
@@ -263,6 +276,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
     domain = _read_domain(reader)
     database = _read_database(reader)
     storage = _read_storage(reader)
+    function = _read_function(reader)
     emails = _read_emails(reader)
     _reject_unknown_keys(reader)
 
@@ -291,6 +305,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         domain=domain,
         database=database,
         storage=storage,
+        function=function,
         alert_emails=emails,
     )
 
@@ -504,6 +519,39 @@ def _read_storage(reader: _Reader) -> StorageConfig:
     )
     return StorageConfig(
         audit_log_retention_days=audit, receipt_retention_days=receipts, noncurrent_version_days=noncurrent
+    )
+
+
+def _read_function(reader: _Reader) -> FunctionConfig:
+    ceiling = AMOUNT_CEILING_MINOR
+    max_amount = reader.integer(
+        "paymentMaxAmountMinor",
+        100_000_000,
+        lambda n: None if 1 <= n <= ceiling else f"must be 1 to {ceiling} minor units, got {n}",
+    )
+    approval = reader.integer(
+        "paymentApprovalLimitMinor",
+        min(500_000, max_amount),
+        lambda n: None if 1 <= n <= max_amount else f"must be 1 to paymentMaxAmountMinor ({max_amount}), got {n}",
+    )
+    ttl = reader.integer(
+        "idempotencyTtlSeconds",
+        86_400,
+        lambda n: None if 3_600 <= n <= 2_592_000 else f"must be 1 hour to 30 days in seconds, got {n}",
+    )
+    memory = reader.integer(
+        "functionMemoryMb", 512, lambda n: None if 128 <= n <= 10_240 else f"Lambda accepts 128 to 10240 MB, got {n}"
+    )
+    # API Gateway waits at most 29 s; a longer function timeout only hides failures.
+    timeout = reader.integer(
+        "functionTimeoutSeconds", 10, lambda n: None if 3 <= n <= 28 else f"must be 3 to 28 seconds, got {n}"
+    )
+    return FunctionConfig(
+        max_amount_minor=max_amount,
+        approval_limit_minor=approval,
+        idempotency_ttl_seconds=ttl,
+        memory_mb=memory,
+        timeout_seconds=timeout,
     )
 
 

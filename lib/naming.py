@@ -23,6 +23,10 @@ class Namer:
         """Name of a resource that exists once per stack."""
         return f"{self.project}-{base}-{self.suffix}"
 
+    def plain(self, base: str) -> str:
+        """Name without the project prefix, for names a contract fixes (``payment-validator-<suffix>``)."""
+        return f"{base}-{self.suffix}"
+
     def regional(self, base: str, region: str) -> str:
         """Name of a resource that exists once per region."""
         return f"{self.project}-{base}-{region_code(region)}-{self.suffix}"

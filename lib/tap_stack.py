@@ -14,7 +14,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from lib.components.database import ENGINE, AuroraMember, AuroraMemberArgs, master_password_from
+from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
+from lib.components.function import PaymentFunction, PaymentFunctionArgs, function_code
 from lib.components.keys import RegionalKey, RegionalKeyArgs
 from lib.components.network import RegionalNetwork, RegionalNetworkArgs
 from lib.components.peering import CrossRegionPeering, CrossRegionPeeringArgs, PeeringSide
@@ -49,6 +50,8 @@ class TapStack(pulumi.ComponentResource):
     databases: dict[str, AuroraMember]
     table: TransactionsTable
     buckets: dict[tuple[str, str], RegionalBucket]
+    functions: dict[str, PaymentFunction]
+    code_sha256: str
     flat_outputs: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: TapStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -107,6 +110,9 @@ class TapStack(pulumi.ComponentResource):
                     deletion_window_days=config.key_deletion_window_days,
                     provider=self.providers[region.region],
                     primary_key_arn=None if region.is_anchor else self.keys[config.anchor.region].key_arn,
+                    primary_fingerprint_key_arn=(
+                        None if region.is_anchor else self.keys[config.anchor.region].fingerprint_key_arn
+                    ),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -147,6 +153,7 @@ class TapStack(pulumi.ComponentResource):
         )
 
         self._data_tier(config, namer, identity.account_id)
+        self._functions(config, namer, identity.account_id, partition.partition)
         self.flat_outputs = self._flat_outputs(config)
         self.register_outputs(dict(self.flat_outputs))
 
@@ -253,6 +260,49 @@ class TapStack(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
 
+    def _functions(
+        self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str], partition: pulumi.Output[str]
+    ) -> None:
+        # One artifact for both regions: the functions cannot drift apart in code.
+        code = function_code()
+        self.code_sha256 = code.sha256
+        self.functions = {}
+        for region in config.regions:
+            name = region.region
+            network = self.networks[name]
+            self.functions[name] = PaymentFunction(
+                f"payment-validator-{name}",
+                PaymentFunctionArgs(
+                    region=name,
+                    namer=namer,
+                    code=code,
+                    account_id=account_id,
+                    partition=partition,
+                    table_name=self.table.name,
+                    receipts_bucket=self.buckets[("receipts", name)].bucket_name,
+                    receipts_bucket_arn=self.buckets[("receipts", name)].bucket_arn,
+                    audit_bucket=self.buckets[("audit", name)].bucket_name,
+                    audit_bucket_arn=self.buckets[("audit", name)].bucket_arn,
+                    kms_key_arn=self.keys[name].key_arn,
+                    fingerprint_key_arn=self.keys[name].fingerprint_key_arn,
+                    # The reader endpoint answers in both roles (a secondary's writer endpoint is
+                    # inactive), so the health probe does not change when the roles swap.
+                    database_endpoint=self.databases[name].reader_endpoint,
+                    database_port=POSTGRES_PORT,
+                    subnet_ids=network.private_subnet_ids,
+                    security_group_id=network.application_security_group_id,
+                    memory_mb=config.function.memory_mb,
+                    timeout_seconds=config.function.timeout_seconds,
+                    max_amount_minor=config.function.max_amount_minor,
+                    approval_limit_minor=config.function.approval_limit_minor,
+                    idempotency_ttl_seconds=config.function.idempotency_ttl_seconds,
+                    log_retention_days=config.log_retention_days,
+                    provider=self.providers[name],
+                    global_provider=self.global_provider,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
     @staticmethod
     def _partner_of(config: StackConfig, region: str) -> str:
         return config.secondary.region if region == config.primary.region else config.primary.region
@@ -280,6 +330,7 @@ class TapStack(pulumi.ComponentResource):
             "transactionsTableName": self.table.name,
             "transactionsTableArn": self.table.arn,
             "transactionsTableStreamArn": self.table.stream_arn,
+            "paymentValidatorCodeSha256": pulumi.Output.from_input(self.code_sha256),
         }
         for region in config.regions:
             role = region.role.value
@@ -302,4 +353,7 @@ class TapStack(pulumi.ComponentResource):
             outputs[f"{role}TransactionsTableArn"] = self.table.arn if region.is_anchor else self.table.replica_arn
             outputs[f"{role}AuditBucketName"] = self.buckets[("audit", region.region)].bucket_name
             outputs[f"{role}ReceiptsBucketName"] = self.buckets[("receipts", region.region)].bucket_name
+            outputs[f"{role}PaymentFunctionName"] = self.functions[region.region].function_name
+            outputs[f"{role}PaymentFunctionArn"] = self.functions[region.region].function_arn
+            outputs[f"{role}FingerprintKeyArn"] = key.fingerprint_key_arn
         return outputs

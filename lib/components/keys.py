@@ -61,7 +61,7 @@ KEY_ADMIN_ACTIONS: tuple[str, ...] = (
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RegionalKeyArgs:
-    """Inputs of one region's key. ``primary_key_arn`` is None in the anchor region."""
+    """Inputs of one region's keys. The ``primary_*`` ARNs are None in the anchor region."""
 
     region: str
     role: RegionRole
@@ -72,6 +72,34 @@ class RegionalKeyArgs:
     deletion_window_days: int
     provider: aws.Provider
     primary_key_arn: pulumi.Input[str] | None = None
+    primary_fingerprint_key_arn: pulumi.Input[str] | None = None
+
+
+def fingerprint_key_policy(*, account_id: str, partition: str) -> dict[str, Any]:
+    """The HMAC key's policy: administration by the account, and MAC generation delegated to IAM
+    (the payment function's role is the only principal granted it).
+    """
+    account_root = f"arn:{partition}:iam::{account_id}:root"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root},
+                "Action": list(KEY_ADMIN_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "IamPoliciesGrantMacGeneration",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root},
+                "Action": ["kms:DescribeKey", "kms:GenerateMac", "kms:VerifyMac"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": account_id}},
+            },
+        ],
+    }
 
 
 def key_policy(*, account_id: str, partition: str, region: str, dns_suffix: str) -> dict[str, Any]:
@@ -128,11 +156,14 @@ def key_policy(*, account_id: str, partition: str, region: str, dns_suffix: str)
 
 
 class RegionalKey(pulumi.ComponentResource):
-    """The customer-managed key of one region and its alias."""
+    """The customer-managed keys of one region: the data key (encryption) and the fingerprint key
+    (HMAC of card numbers, identical in both regions so a card has one fingerprint everywhere).
+    """
 
     key_arn: pulumi.Output[str]
     key_id: pulumi.Output[str]
     alias_name: pulumi.Output[str]
+    fingerprint_key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegionalKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:security:RegionalKey", name, None, opts)
@@ -176,4 +207,45 @@ class RegionalKey(pulumi.ComponentResource):
         self.key_arn = key.arn
         self.key_id = key.key_id
         self.alias_name = alias.name
-        self.register_outputs({"keyArn": self.key_arn, "aliasName": self.alias_name})
+        self.fingerprint_key_arn = self._fingerprint_key(args, child)
+        self.register_outputs(
+            {"keyArn": self.key_arn, "aliasName": self.alias_name, "fingerprintKeyArn": self.fingerprint_key_arn}
+        )
+
+    def _fingerprint_key(self, args: RegionalKeyArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        policy = pulumi.Output.all(args.account_id, args.partition).apply(
+            lambda values: json.dumps(fingerprint_key_policy(account_id=values[0], partition=values[1]))
+        )
+        description = f"Payments card fingerprint HMAC key ({args.region}), environment {args.namer.suffix}"
+        name_tag = {"Name": args.namer.regional("fingerprint-key", args.region)}
+        key: aws.kms.Key | aws.kms.ReplicaKey
+        if args.primary_fingerprint_key_arn is None:
+            # HMAC keys cannot rotate automatically; a rotation would change every fingerprint anyway.
+            key = aws.kms.Key(
+                f"{args.region}-fingerprint-key",
+                description=description,
+                multi_region=True,
+                customer_master_key_spec="HMAC_256",
+                key_usage="GENERATE_VERIFY_MAC",
+                deletion_window_in_days=args.deletion_window_days,
+                policy=policy,
+                tags=name_tag,
+                opts=child,
+            )
+        else:
+            key = aws.kms.ReplicaKey(
+                f"{args.region}-fingerprint-key",
+                description=description,
+                primary_key_arn=args.primary_fingerprint_key_arn,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=policy,
+                tags=name_tag,
+                opts=child,
+            )
+        aws.kms.Alias(
+            f"{args.region}-fingerprint-key-alias",
+            name=f"alias/{args.namer.name('fingerprint')}",
+            target_key_id=key.key_id,
+            opts=child,
+        )
+        return key.arn

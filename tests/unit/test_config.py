@@ -124,6 +124,14 @@ def test_config_bad_cidrs(cidrs: str, fragment: str) -> None:
         ("tags", '{"aws:owner": "x"}', "is not a valid tag key"),
         ("tags", '{"Owner": 3}', "value must be a string"),
         ("primaryRegon", "us-east-1", "did you mean 'primaryRegion'"),
+        ("paymentMaxAmountMinor", "0", "must be 1 to"),
+        ("paymentApprovalLimitMinor", "200000000", "must be 1 to paymentMaxAmountMinor"),
+        ("idempotencyTtlSeconds", "60", "1 hour to 30 days"),
+        ("functionMemoryMb", "64", "128 to 10240 MB"),
+        ("functionTimeoutSeconds", "30", "3 to 28 seconds"),
+        ("auditLogRetentionDays", "30", "at least 365 days"),
+        ("receiptRetentionDays", "7", "at least 30 days"),
+        ("noncurrentVersionDays", "0", "1 to 365 days"),
     ],
 )
 def test_config_problem_names_key_and_reason(key: str, value: str, fragment: str) -> None:

@@ -1,0 +1,59 @@
+"""The region's health, as Route 53 sees it through ``GET /health``.
+
+Healthy only when the region's Aurora endpoint accepts a TCP connection and the table answers. Both
+checks run in parallel with short timeouts so the answer comes well inside Route 53's 4-second
+request timeout, whatever is down.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+CHECK_TIMEOUT_SECONDS = 1.0
+OK = "ok"
+
+
+def database_check(host: str, port: int, timeout: float = CHECK_TIMEOUT_SECONDS) -> Callable[[], str]:
+    """Open and close a TCP connection to the database endpoint."""
+
+    def check() -> str:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return OK
+        except OSError as error:
+            return f"unreachable: {type(error).__name__}"
+
+    return check
+
+
+def table_check(dynamodb: Any, table_name: str) -> Callable[[], str]:
+    """Read a key that never exists: proves the table and the path to DynamoDB answer."""
+
+    def check() -> str:
+        try:
+            dynamodb.get_item(TableName=table_name, Key={"pk": {"S": "HEALTH#probe"}, "sk": {"S": "HEALTH"}})
+        except (ClientError, BotoCoreError) as error:
+            return f"unavailable: {type(error).__name__}"
+        return OK
+
+    return check
+
+
+def run_checks(checks: dict[str, Callable[[], str]], budget_seconds: float = 2.5) -> dict[str, str]:
+    """Every check's result; a check still running when the budget ends counts as timed out."""
+    results: dict[str, str] = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(checks))
+    try:
+        futures = {pool.submit(check): name for name, check in checks.items()}
+        done, _ = concurrent.futures.wait(futures, timeout=budget_seconds)
+        for future, name in futures.items():
+            results[name] = future.result() if future in done else "timed out"
+    finally:
+        # Do not wait for a stuck check: the answer must go out within the budget.
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results

@@ -1,0 +1,244 @@
+"""PaymentFunction: the payment validation Lambda of one region. Both regions get the same artifact,
+runtime, handler, memory, timeout, architecture and environment keys; only region-bound values differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from lib.naming import Namer
+
+FUNCTION_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "payment_validator"
+HANDLER = "payment_validator.handler.lambda_handler"
+RUNTIME = "python3.12"
+ARCHITECTURE = "arm64"
+METRICS_NAMESPACE = "Payments"
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionCode:
+    """The deployment artifact, built once and shared by both regions."""
+
+    archive: pulumi.AssetArchive
+    sha256: str
+
+
+def function_code(source: Path = FUNCTION_SOURCE) -> FunctionCode:
+    """Every ``.py`` file of the package, in a stable order, and a hash over their names and bytes."""
+    files = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
+    if not files:
+        raise FileNotFoundError(f"no function code under {source}")
+    digest = hashlib.sha256()
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
+    for path in files:
+        name = f"{source.name}/{path.relative_to(source).as_posix()}"
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        assets[name] = pulumi.FileAsset(str(path))
+    return FunctionCode(archive=pulumi.AssetArchive(assets), sha256=digest.hexdigest())
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PaymentFunctionArgs:
+    """One region's function and what it may touch."""
+
+    region: str
+    namer: Namer
+    code: FunctionCode
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    table_name: pulumi.Input[str]
+    receipts_bucket: pulumi.Input[str]
+    receipts_bucket_arn: pulumi.Input[str]
+    audit_bucket: pulumi.Input[str]
+    audit_bucket_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    fingerprint_key_arn: pulumi.Input[str]
+    database_endpoint: pulumi.Input[str]
+    database_port: int
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    memory_mb: int
+    timeout_seconds: int
+    max_amount_minor: int
+    approval_limit_minor: int
+    idempotency_ttl_seconds: int
+    log_retention_days: int
+    provider: aws.Provider
+    global_provider: aws.Provider
+
+
+def execution_policy(
+    *,
+    table_arn: str,
+    receipts_bucket_arn: str,
+    audit_bucket_arn: str,
+    kms_key_arn: str,
+    fingerprint_key_arn: str,
+    log_group_arn: str,
+) -> dict[str, Any]:
+    """Only what the function calls, on its region's resources. X-Ray and VPC network interfaces
+    take no resource-level permissions, so those two statements name actions but not resources.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+            {
+                "Sid": "RecordTransactions",
+                "Effect": "Allow",
+                "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                "Resource": [table_arn],
+            },
+            {
+                "Sid": "WriteReceiptsAndAudit",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": [f"{receipts_bucket_arn}/receipts/*", f"{audit_bucket_arn}/decisions/*"],
+            },
+            {
+                "Sid": "UseDataKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": [kms_key_arn],
+            },
+            {
+                "Sid": "FingerprintCards",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateMac"],
+                "Resource": [fingerprint_key_arn],
+            },
+            {
+                "Sid": "Tracing",
+                "Effect": "Allow",
+                "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Resource": ["*"],
+            },
+            {
+                "Sid": "VpcNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": ["*"],
+            },
+        ],
+    }
+
+
+LAMBDA_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+class PaymentFunction(pulumi.ComponentResource):
+    """The function, its log group and its execution role."""
+
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    invoke_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PaymentFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:compute:PaymentFunction", name, None, opts)
+        region, namer = args.region, args.namer
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        function_name = namer.plain("payment-validator")
+        log_group = aws.cloudwatch.LogGroup(
+            f"{region}-payment-validator-log",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        iam = pulumi.ResourceOptions(parent=self, provider=args.global_provider)
+        role = aws.iam.Role(
+            f"{region}-payment-validator-role",
+            name=namer.regional("validator", region),
+            description=f"Execution role of {function_name} in {region}",
+            assume_role_policy=LAMBDA_TRUST_POLICY,
+            max_session_duration=3600,
+            opts=iam,
+        )
+        table_arn = pulumi.Output.concat(
+            "arn:", args.partition, ":dynamodb:", region, ":", args.account_id, ":table/", args.table_name
+        )
+        policy = pulumi.Output.all(
+            table_arn,
+            args.receipts_bucket_arn,
+            args.audit_bucket_arn,
+            args.kms_key_arn,
+            args.fingerprint_key_arn,
+            log_group.arn,
+        ).apply(
+            lambda arns: json.dumps(
+                execution_policy(
+                    table_arn=arns[0],
+                    receipts_bucket_arn=arns[1],
+                    audit_bucket_arn=arns[2],
+                    kms_key_arn=arns[3],
+                    fingerprint_key_arn=arns[4],
+                    log_group_arn=arns[5],
+                )
+            )
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{region}-payment-validator-policy", name=namer.name("validator"), role=role.id, policy=policy, opts=iam
+        )
+        function = aws.lambda_.Function(
+            f"{region}-payment-validator",
+            name=function_name,
+            description="Validates, decides and records payments; reports the region's health",
+            role=role.arn,
+            runtime=RUNTIME,
+            handler=HANDLER,
+            code=args.code.archive,
+            architectures=[ARCHITECTURE],
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            kms_key_arn=args.kms_key_arn,
+            tracing_config={"mode": "Active"},
+            vpc_config={"subnet_ids": list(args.subnet_ids), "security_group_ids": [args.security_group_id]},
+            environment={
+                "variables": {
+                    "TABLE_NAME": args.table_name,
+                    "RECEIPTS_BUCKET": args.receipts_bucket,
+                    "AUDIT_BUCKET": args.audit_bucket,
+                    "DB_ENDPOINT": args.database_endpoint,
+                    "DB_PORT": str(args.database_port),
+                    "FINGERPRINT_KEY_ID": args.fingerprint_key_arn,
+                    "MAX_AMOUNT_MINOR": str(args.max_amount_minor),
+                    "APPROVAL_LIMIT_MINOR": str(args.approval_limit_minor),
+                    "IDEMPOTENCY_TTL_SECONDS": str(args.idempotency_ttl_seconds),
+                    "METRICS_NAMESPACE": METRICS_NAMESPACE,
+                }
+            },
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            tags={"Name": function_name, "CodeSha256": args.code.sha256},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[log_group, role_policy])),
+        )
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.invoke_arn = function.invoke_arn
+        self.register_outputs({"functionName": self.function_name, "functionArn": self.function_arn})

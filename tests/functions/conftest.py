@@ -1,0 +1,137 @@
+"""The payment function against moto: the table and buckets are created from the stack's own plan,
+so the function is tested against the key schema and settings that would be deployed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from payment_validator import handler
+from tests.functions.support import create_table_from_plan
+from tests.unit.conftest import plan_for
+
+REGION = "us-east-1"
+VALID_CARD = "4111111111111111"
+DECLINE_CARD = "4000000000000002"
+
+
+@dataclass
+class Deployment:
+    """The moto-backed region the handler runs against."""
+
+    table: str
+    receipts_bucket: str
+    audit_bucket: str
+    dynamodb: Any
+    s3: Any
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every item of the table."""
+        return list(self.dynamodb.scan(TableName=self.table)["Items"])
+
+    def objects(self, bucket: str) -> list[str]:
+        """Every key of a bucket."""
+        return [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+    def object_text(self, bucket: str, key: str) -> str:
+        """An object's body."""
+        return str(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+
+
+@pytest.fixture(name="deployment")
+def fixture_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+    """A region with the stack's table, both buckets and a fingerprint key, and the env the stack sets."""
+    plan = plan_for()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION)
+        kms = boto3.client("kms", region_name=REGION)
+        table = create_table_from_plan(plan, dynamodb)
+        receipts, audit = "receipts-bucket", "audit-bucket"
+        for bucket in (receipts, audit):
+            s3.create_bucket(Bucket=bucket)
+        key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", MultiRegion=True)["KeyMetadata"]
+        (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == REGION]
+        variables = dict(function.inputs["environment"]["variables"])
+        variables |= {
+            "TABLE_NAME": table,
+            "RECEIPTS_BUCKET": receipts,
+            "AUDIT_BUCKET": audit,
+            "FINGERPRINT_KEY_ID": key["Arn"],
+            # Nothing listens here: the database check fails fast unless a test opens a listener.
+            "DB_ENDPOINT": "127.0.0.1",
+            "DB_PORT": "9",
+        }
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        handler.reset()
+        yield Deployment(table=table, receipts_bucket=receipts, audit_bucket=audit, dynamodb=dynamodb, s3=s3)
+    handler.reset()
+
+
+def payment_body(**overrides: Any) -> dict[str, Any]:
+    """A valid payment body, with any field replaced or (value None) removed."""
+    body: dict[str, Any] = {
+        "amount": 1250,
+        "currency": "USD",
+        "merchant_id": "merchant-42",
+        "card_number": VALID_CARD,
+        "card_expiry": "12/39",
+        "description": "order 1001",
+    }
+    for key, value in overrides.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+def event(
+    body: Any = None,
+    *,
+    key: str | None = "key-00000001",
+    method: str = "POST",
+    path: str = "/payments",
+    raw: str | None = None,
+    base64_encoded: bool = False,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event (payload format 1.0)."""
+    text = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    if base64_encoded and text is not None and raw is None:
+        text = base64.b64encode(text.encode()).decode()
+    all_headers = {"content-type": "application/json"} | (headers or {})
+    if key is not None:
+        all_headers["idempotency-key"] = key
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "body": text,
+        "isBase64Encoded": base64_encoded,
+        "requestContext": {"requestId": "test"},
+    }
+
+
+def call(request: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Invoke the handler; return status, decoded body and headers."""
+    result = handler.lambda_handler(request, None)
+    return result["statusCode"], json.loads(result["body"]), result["headers"]
