@@ -352,7 +352,130 @@ def _lambda_function(seed: str, region: str, inputs: dict[str, Any]) -> dict[str
     }
 
 
+# API Gateway's hosted zones for regional endpoints (AWS-published constants, used by alias records).
+_API_GATEWAY_ZONES = {"us-east-1": "Z1UJRXOUMOOFQ8", "us-east-2": "ZOJJZC49E0EPZ", "us-west-2": "Z2OJLYMUO9EFXC"}
+
+
+def _api_id(seed: str) -> str:
+    return "".join(c for c in _hex(seed, 16) if c.isalpha() or c.isdigit())[:10]
+
+
+def _rest_api(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del inputs
+    api_id = _api_id(seed)
+    return {
+        "id": api_id,
+        "arn": f"arn:{MOCK_PARTITION}:apigateway:{region}::/restapis/{api_id}",
+        "executionArn": f"arn:{MOCK_PARTITION}:execute-api:{region}:{MOCK_ACCOUNT_ID}:{api_id}",
+        "rootResourceId": _hex(seed + "root", 10),
+    }
+
+
+def _api_stage(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    api_id, stage = str(inputs["restApi"]), str(inputs["stageName"])
+    return {
+        "id": f"ags-{api_id}-{stage}",
+        "arn": f"arn:{MOCK_PARTITION}:apigateway:{region}::/restapis/{api_id}/stages/{stage}",
+        "invokeUrl": f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}",
+        "executionArn": f"arn:{MOCK_PARTITION}:execute-api:{region}:{MOCK_ACCOUNT_ID}:{api_id}/{stage}",
+    }
+
+
+def _api_domain(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    name = str(inputs["domainName"])
+    return {
+        "id": name,
+        "arn": f"arn:{MOCK_PARTITION}:apigateway:{region}::/domainnames/{name}",
+        "regionalDomainName": f"d-{_api_id(seed)}.execute-api.{region}.amazonaws.com",
+        "regionalZoneId": _API_GATEWAY_ZONES.get(region, "Z0000000APIGW"),
+    }
+
+
+def _certificate(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    digest = _hex(seed, 32)
+    name = str(inputs["domainName"])
+    # ACM's validation record depends on the name and the account, not the region.
+    token = _hex(f"{name}:{MOCK_ACCOUNT_ID}", 32)
+    return {
+        "id": _arn(
+            "acm", region, f"certificate/{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
+        ),
+        "arn": _arn(
+            "acm", region, f"certificate/{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
+        ),
+        "domainValidationOptions": [
+            {
+                "domainName": name,
+                "resourceRecordName": f"_{token}.{name}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_hex(token, 32)}.acm-validations.aws.",
+            }
+        ],
+        "status": "PENDING_VALIDATION",
+    }
+
+
+def _certificate_validation(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed, region
+    return {"id": str(inputs["certificateArn"])}
+
+
+def _route53_record(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed, region
+    name = str(inputs["name"]).rstrip(".")
+    record_id = "_".join(
+        str(part) for part in (inputs["zoneId"], name, inputs["type"], inputs.get("setIdentifier")) if part
+    )
+    return {"id": record_id, "fqdn": name}
+
+
+def _health_check(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del region, inputs
+    digest = _hex(seed, 32)
+    check_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return {"id": check_id, "arn": f"arn:{MOCK_PARTITION}:route53:::healthcheck/{check_id}"}
+
+
+def _web_acl(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    digest = _hex(seed, 32)
+    acl_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return {"id": acl_id, "arn": _arn("wafv2", region, f"regional/webacl/{inputs['name']}/{acl_id}")}
+
+
+def _metric_alarm(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    name = str(inputs["name"])
+    return {"id": name, "arn": _arn("cloudwatch", region, f"alarm:{name}")}
+
+
+def _plain_id(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del region, inputs
+    return {"id": _hex(seed, 10)}
+
+
 _COMPUTED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:apigateway/restApi:RestApi": _rest_api,
+    "aws:apigateway/stage:Stage": _api_stage,
+    "aws:apigateway/domainName:DomainName": _api_domain,
+    "aws:apigateway/resource:Resource": _plain_id,
+    "aws:apigateway/method:Method": _plain_id,
+    "aws:apigateway/integration:Integration": _plain_id,
+    "aws:apigateway/model:Model": _plain_id,
+    "aws:apigateway/requestValidator:RequestValidator": _plain_id,
+    "aws:apigateway/deployment:Deployment": _plain_id,
+    "aws:apigateway/methodSettings:MethodSettings": _plain_id,
+    "aws:apigateway/account:Account": _plain_id,
+    "aws:apigateway/basePathMapping:BasePathMapping": _plain_id,
+    "aws:lambda/permission:Permission": _plain_id,
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:acm/certificateValidation:CertificateValidation": _certificate_validation,
+    "aws:route53/record:Record": _route53_record,
+    "aws:route53/healthCheck:HealthCheck": _health_check,
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:wafv2/webAclAssociation:WebAclAssociation": _plain_id,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _plain_id,
     "aws:lambda/function:Function": _lambda_function,
     "aws:rds/globalCluster:GlobalCluster": _global_cluster,
     "aws:rds/cluster:Cluster": _rds_cluster,
@@ -510,7 +633,16 @@ def _secret_version(region: str | None, args: Mapping[str, Any]) -> dict[str, An
     }
 
 
+def _hosted_zone(region: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    # A stand-in for the operator's existing public zone.
+    del region
+    name = str(args["name"]).rstrip(".")
+    zone_id = "Z" + _hex(name, 20).upper()
+    return {"id": zone_id, "zoneId": zone_id, "name": name, "privateZone": False, "nameServers": ["ns-1.awsdns-01.org"]}
+
+
 _CALLS: dict[str, Callable[[str | None, Mapping[str, Any]], dict[str, Any]]] = {
+    "aws:route53/getZone:getZone": _hosted_zone,
     "aws:secretsmanager/getSecretVersion:getSecretVersion": _secret_version,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getPartition:getPartition": _partition,

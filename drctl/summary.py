@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 
 from drctl.harness import GLOBAL, Plan, PlannedResource
+from lib.failover import describe, failover_budget
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -25,6 +26,12 @@ CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 TABLE = "aws:dynamodb/table:Table"
 BUCKET = "aws:s3/bucket:Bucket"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+FUNCTION = "aws:lambda/function:Function"
+STAGE = "aws:apigateway/stage:Stage"
+API_DOMAIN = "aws:apigateway/domainName:DomainName"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+RECORD = "aws:route53/record:Record"
 
 
 def _short_type(type_token: str) -> str:
@@ -91,9 +98,54 @@ def _data_facts(plan: Plan, region: str, of: Callable[[str], list[PlannedResourc
             yield f"DynamoDB global table {table.inputs.get('name')} (home), replicas in {where}"
         elif region in replicas:
             yield f"DynamoDB global table {table.inputs.get('name')}: replica (PITR, own KMS key)"
+    for function in of(FUNCTION):
+        code = str((function.effective_tags or {}).get("CodeSha256"))[:12]
+        yield (
+            f"Lambda {function.inputs.get('name')} ({function.inputs.get('runtime')}, "
+            f"{function.inputs.get('memorySize')} MB, code {code})"
+        )
+    for stage in of(STAGE):
+        waf = (
+            "WAF attached"
+            if any(a.inputs.get("resourceArn") == _stage_arn(stage) for a in of(WAF_ASSOCIATION))
+            else "NO WAF"
+        )
+        domains = ", ".join(f"{d.inputs.get('domainName')} ({d.inputs.get('securityPolicy')})" for d in of(API_DOMAIN))
+        yield (
+            f"API stage {stage.inputs.get('stageName')} of {stage.inputs.get('restApi')}, {waf}; "
+            f"custom domain: {domains or 'none'}"
+        )
     buckets = [str(b.inputs.get("bucket")) for b in of(BUCKET)]
     if buckets:
         yield f"S3: {', '.join(buckets)}; {len(of(REPLICATION))} replication configs to the other region (RTC 15 min)"
+
+
+def _stage_arn(stage: PlannedResource) -> str:
+    api, name = stage.inputs.get("restApi"), stage.inputs.get("stageName")
+    return f"arn:aws:apigateway:{stage.region}::/restapis/{api}/stages/{name}"
+
+
+def _failover_facts(plan: Plan) -> Iterator[str]:
+    config = plan.config
+    checks = collections.Counter(str(c.inputs.get("type")) for c in plan.of_type(HEALTH_CHECK))
+    yield "failover: " + ", ".join(f"{n} {t}" for t, n in sorted(checks.items())) + " health checks"
+    records = [r for r in plan.of_type(RECORD) if r.inputs.get("failoverRoutingPolicies")]
+    for record in sorted(records, key=lambda r: str(r.inputs.get("failoverRoutingPolicies"))):
+        policy = record.inputs["failoverRoutingPolicies"][0]["type"]
+        target = record.inputs.get("setIdentifier")
+        yield f"  {record.inputs.get('name')} {policy} -> {target} (guarded by its calculated check)"
+    if not records:
+        yield "  no failover records (no custom domain configured)"
+    budget = failover_budget(
+        interval_seconds=config.api.health_check_interval_seconds,
+        failure_threshold=config.api.health_check_failure_threshold,
+        dns_ttl_seconds=config.api.dns_ttl_seconds,
+    )
+    yield from describe(
+        budget,
+        interval_seconds=config.api.health_check_interval_seconds,
+        failure_threshold=config.api.health_check_failure_threshold,
+    )
 
 
 def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
@@ -129,6 +181,7 @@ def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
             f"peering {peering.id}: {peering.region} (requester) <-> {peering.inputs.get('peerRegion')} (accepter), "
             f"{len(routes)} routes to the peer CIDR"
         )
+    lines += list(_failover_facts(plan))
     lines.append(f"outputs: {len(plan.outputs)} (every value a string, as the pipeline writes them)")
     for message in plan.messages:
         lines.append(f"engine {message}")

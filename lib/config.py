@@ -14,19 +14,20 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from payment_validator.schema import AMOUNT_CEILING_MINOR
+
 from lib.regions import KNOWN_REGIONS, RegionRole
 from lib.tags import RESERVED_TAG_KEYS
-from payment_validator.schema import AMOUNT_CEILING_MINOR  # pylint: disable=wrong-import-order
 
 PROJECT_NAMESPACE = "TapStack"
 SUFFIX_ENV_VAR = "ENVIRONMENT_SUFFIX"
 
 DEFAULT_PRIMARY_REGION = "us-east-1"
 DEFAULT_SECONDARY_REGION = "us-east-2"
-# Defaults are keyed by the anchor region, not by role, so that swapping roles after a failover
-# never changes a CIDR (which would replace the VPC and everything in it).
-DEFAULT_ANCHOR_CIDR = "10.10.0.0/16"
-DEFAULT_PARTNER_CIDR = "10.20.0.0/16"
+# Defaults are keyed by region name, not by role, so that swapping roles after a failover never
+# changes a CIDR (which would replace the VPC and everything in it).
+DEFAULT_FIRST_CIDR = "10.10.0.0/16"
+DEFAULT_SECOND_CIDR = "10.20.0.0/16"
 DEFAULT_LOG_RETENTION_DAYS = 90
 DEFAULT_KEY_DELETION_WINDOW_DAYS = 7
 # PostgreSQL 13.7 (the spec's version) is no longer offered for new clusters. 16.x supports global
@@ -136,12 +137,26 @@ class FunctionConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ApiConfig:
+    """The regional APIs and the failover health checks."""
+
+    stage_name: str
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    waf_rate_limit: int
+    health_check_interval_seconds: int
+    health_check_failure_threshold: int
+    dns_ttl_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything the stack needs from its configuration, validated."""
 
     environment_suffix: str
     primary: RegionConfig
     secondary: RegionConfig
+    anchor_pinned: bool
     nat_gateways_per_region: int
     log_retention_days: int
     key_deletion_window_days: int
@@ -150,6 +165,7 @@ class StackConfig:
     database: DatabaseConfig
     storage: StorageConfig
     function: FunctionConfig
+    api: ApiConfig
     alert_emails: tuple[str, ...]
 
     @property
@@ -250,8 +266,8 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
             _qualified("secondaryRegion"),
             f"'{secondary_region}' is also the primary region; a disaster-recovery pair needs two different regions",
         )
-    anchor_region = _read_anchor(reader, primary_region, secondary_region)
-    cidrs = _read_cidrs(reader, primary_region, secondary_region, anchor_region)
+    anchor_region, anchor_pinned = _read_anchor(reader, primary_region, secondary_region)
+    cidrs = _read_cidrs(reader, primary_region, secondary_region)
     nat = reader.integer(
         "natGatewaysPerRegion",
         1,
@@ -277,6 +293,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
     database = _read_database(reader)
     storage = _read_storage(reader)
     function = _read_function(reader)
+    api = _read_api(reader)
     emails = _read_emails(reader)
     _reject_unknown_keys(reader)
 
@@ -298,6 +315,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         environment_suffix=suffix,
         primary=regions[primary_region],
         secondary=regions[secondary_region],
+        anchor_pinned=anchor_pinned,
         nat_gateways_per_region=nat,
         log_retention_days=retention,
         key_deletion_window_days=deletion_window,
@@ -306,6 +324,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         database=database,
         storage=storage,
         function=function,
+        api=api,
         alert_emails=emails,
     )
 
@@ -338,21 +357,21 @@ def _read_region(reader: _Reader, key: str, default: str) -> str:
     return value
 
 
-def _read_anchor(reader: _Reader, primary: str, secondary: str) -> str:
+def _read_anchor(reader: _Reader, primary: str, secondary: str) -> tuple[str, bool]:
+    """The anchor region, and whether it was set explicitly."""
     value = reader.string("anchorRegion")
-    # The lexically first region: a choice that does not change when roles swap.
-    default = min(primary, secondary)
     if value is None:
-        return default
+        # The first deployment's primary founds the pair. It must be pinned before roles ever swap.
+        return primary, False
     if value not in (primary, secondary):
         reader.fail(
             _qualified("anchorRegion"), f"'{value}' must be one of the stack's regions ({primary}, {secondary})"
         )
-        return default
-    return value
+        return primary, True
+    return value, True
 
 
-def _read_cidrs(reader: _Reader, primary: str, secondary: str, anchor: str) -> dict[str, str]:
+def _read_cidrs(reader: _Reader, primary: str, secondary: str) -> dict[str, str]:
     key = _qualified("vpcCidrs")
     given: dict[str, Any] = reader.structured("vpcCidrs", dict, "a map of region name to CIDR block") or {}
     for region in given:
@@ -361,7 +380,8 @@ def _read_cidrs(reader: _Reader, primary: str, secondary: str, anchor: str) -> d
     cidrs: dict[str, str] = {}
     networks: dict[str, ipaddress.IPv4Network] = {}
     for region in (primary, secondary):
-        default = DEFAULT_ANCHOR_CIDR if region == anchor else DEFAULT_PARTNER_CIDR
+        # By the regions' names, not their roles: a role swap never changes a default CIDR.
+        default = DEFAULT_FIRST_CIDR if region == min(primary, secondary) else DEFAULT_SECOND_CIDR
         text = given.get(region, default)
         cidrs[region] = str(text)
         try:
@@ -552,6 +572,49 @@ def _read_function(reader: _Reader) -> FunctionConfig:
         idempotency_ttl_seconds=ttl,
         memory_mb=memory,
         timeout_seconds=timeout,
+    )
+
+
+def _read_api(reader: _Reader) -> ApiConfig:
+    stage = reader.string("apiStageName") or "v1"
+    if not re.fullmatch(r"[a-zA-Z0-9_]{1,64}", stage):
+        reader.fail(_qualified("apiStageName"), f"'{stage}' must be 1-64 of A-Z a-z 0-9 _")
+    rate = reader.integer(
+        "apiThrottleRateLimit", 100, lambda n: None if 1 <= n <= 10_000 else f"must be 1 to 10000 requests/s, got {n}"
+    )
+    burst = reader.integer(
+        "apiThrottleBurstLimit", 200, lambda n: None if 1 <= n <= 5_000 else f"must be 1 to 5000 requests, got {n}"
+    )
+    waf = reader.integer(
+        "wafRateLimitPer5Minutes",
+        2_000,
+        lambda n: (
+            None if 10 <= n <= 2_000_000_000 else f"WAF rate-based rules accept 10 or more per 5 minutes, got {n}"
+        ),
+    )
+    interval = reader.integer(
+        "healthCheckIntervalSeconds",
+        10,
+        lambda n: None if n in (10, 30) else f"Route 53 checks every 10 or 30 seconds, got {n}",
+    )
+    threshold = reader.integer(
+        "healthCheckFailureThreshold",
+        3,
+        lambda n: None if 1 <= n <= 10 else f"Route 53 accepts 1 to 10 consecutive failures, got {n}",
+    )
+    ttl = reader.integer(
+        "dnsTtlSeconds",
+        60,
+        lambda n: None if 1 <= n <= 300 else f"must be 1 to 300 seconds on a failover name, got {n}",
+    )
+    return ApiConfig(
+        stage_name=stage,
+        throttle_rate_limit=rate,
+        throttle_burst_limit=burst,
+        waf_rate_limit=waf,
+        health_check_interval_seconds=interval,
+        health_check_failure_threshold=threshold,
+        dns_ttl_seconds=ttl,
     )
 
 

@@ -14,14 +14,17 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from lib.components.api import CustomDomainArgs, RegionalApi, RegionalApiArgs
 from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
-from lib.components.function import PaymentFunction, PaymentFunctionArgs, function_code
+from lib.components.dns import FailoverRouting, FailoverRoutingArgs, RegionEndpoint
+from lib.components.function import PaymentFunction, PaymentFunctionArgs, execution_role_name, function_code
 from lib.components.keys import RegionalKey, RegionalKeyArgs
 from lib.components.network import RegionalNetwork, RegionalNetworkArgs
 from lib.components.peering import CrossRegionPeering, CrossRegionPeeringArgs, PeeringSide
 from lib.components.storage import BucketReplication, BucketReplicationArgs, RegionalBucket, RegionalBucketArgs
 from lib.components.table import TransactionsTable, TransactionsTableArgs
 from lib.config import StackConfig
+from lib.failover import failover_budget
 from lib.naming import Namer
 from lib.regions import RegionRole
 from lib.tags import stack_tags
@@ -52,6 +55,9 @@ class TapStack(pulumi.ComponentResource):
     buckets: dict[tuple[str, str], RegionalBucket]
     functions: dict[str, PaymentFunction]
     code_sha256: str
+    apis: dict[str, RegionalApi]
+    routing: FailoverRouting
+    hosted_zone_id: pulumi.Output[str] | None
     flat_outputs: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: TapStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -91,10 +97,30 @@ class TapStack(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if not config.anchor_pinned:
+            pulumi.log.warn(
+                f"TapStack:anchorRegion is not set: the primary region {config.anchor.region} founds the pair "
+                "(KMS primary keys, Aurora writer, table home, peering requester). Pin it "
+                f"(pulumi config set TapStack:anchorRegion {config.anchor.region}) before any failover: "
+                "swapping the roles without it would replace the keys and the database",
+                resource=self,
+            )
         on_global = pulumi.InvokeOutputOptions(parent=self, provider=self.global_provider)
         identity = aws.get_caller_identity_output(opts=on_global)
         partition = aws.get_partition_output(opts=on_global)
 
+        mac_role_arns = [
+            pulumi.Output.concat(
+                "arn:",
+                partition.partition,
+                ":iam::",
+                identity.account_id,
+                ":role/",
+                execution_role_name(namer, r.region),
+            )
+            # By region name: a role swap must not reorder (and so rewrite) the key policies.
+            for r in sorted(config.regions, key=lambda r: r.region)
+        ]
         # The anchor's multi-Region key first: the other region's key is its replica.
         self.keys = {}
         for region in sorted(config.regions, key=lambda r: not r.is_anchor):
@@ -113,6 +139,7 @@ class TapStack(pulumi.ComponentResource):
                     primary_fingerprint_key_arn=(
                         None if region.is_anchor else self.keys[config.anchor.region].fingerprint_key_arn
                     ),
+                    mac_role_arns=mac_role_arns,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -154,6 +181,7 @@ class TapStack(pulumi.ComponentResource):
 
         self._data_tier(config, namer, identity.account_id)
         self._functions(config, namer, identity.account_id, partition.partition)
+        self._api_and_failover(config, namer, partition.partition)
         self.flat_outputs = self._flat_outputs(config)
         self.register_outputs(dict(self.flat_outputs))
 
@@ -303,6 +331,77 @@ class TapStack(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+    def _api_and_failover(self, config: StackConfig, namer: Namer, partition: pulumi.Output[str]) -> None:
+        domain = config.domain
+        self.hosted_zone_id = None
+        if domain is None:
+            pulumi.log.warn(
+                "no custom domain configured (TapStack:domainName and TapStack:hostedZoneName): the APIs answer "
+                "only at their execute-api URLs, and no Route 53 failover records are created",
+                resource=self,
+            )
+        elif domain.hosted_zone_id is not None:
+            self.hosted_zone_id = pulumi.Output.from_input(domain.hosted_zone_id)
+        else:
+            # The zone must exist and be public: a zone for a name the account does not control
+            # cannot be created (and could not validate a certificate).
+            self.hosted_zone_id = aws.route53.get_zone_output(
+                name=domain.hosted_zone_name,
+                private_zone=False,
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=self.global_provider),
+            ).zone_id
+        self.apis = {}
+        endpoints = []
+        for region in config.regions:
+            name = region.region
+            api = RegionalApi(
+                f"api-{name}",
+                RegionalApiArgs(
+                    region=name,
+                    namer=namer,
+                    api=config.api,
+                    function_name=self.functions[name].function_name,
+                    function_invoke_arn=self.functions[name].invoke_arn,
+                    kms_key_arn=self.keys[name].key_arn,
+                    partition=partition,
+                    log_retention_days=config.log_retention_days,
+                    domain=(
+                        CustomDomainArgs(name=domain.name, zone_id=self.hosted_zone_id)
+                        if domain is not None and self.hosted_zone_id is not None
+                        else None
+                    ),
+                    provider=self.providers[name],
+                    global_provider=self.global_provider,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.apis[name] = api
+            endpoints.append(
+                RegionEndpoint(
+                    region=name,
+                    role=region.role,
+                    execute_api_host=api.execute_api_host,
+                    stage_name=api.stage_name,
+                    aurora_cluster_id=self.databases[name].cluster_id,
+                    aurora_min_capacity=config.database.min_capacity,
+                    domain_target=api.custom_domain_target,
+                    domain_zone_id=api.custom_domain_zone_id,
+                    provider=self.providers[name],
+                )
+            )
+        self.routing = FailoverRouting(
+            "failover",
+            FailoverRoutingArgs(
+                endpoints=endpoints,
+                namer=namer,
+                api=config.api,
+                domain_name=domain.name if domain is not None else None,
+                zone_id=self.hosted_zone_id,
+                global_provider=self.global_provider,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     @staticmethod
     def _partner_of(config: StackConfig, region: str) -> str:
         return config.secondary.region if region == config.primary.region else config.primary.region
@@ -332,6 +431,16 @@ class TapStack(pulumi.ComponentResource):
             "transactionsTableStreamArn": self.table.stream_arn,
             "paymentValidatorCodeSha256": pulumi.Output.from_input(self.code_sha256),
         }
+        budget = failover_budget(
+            interval_seconds=config.api.health_check_interval_seconds,
+            failure_threshold=config.api.health_check_failure_threshold,
+            dns_ttl_seconds=config.api.dns_ttl_seconds,
+        )
+        outputs["failoverBudgetSeconds"] = pulumi.Output.from_input(str(budget.total))
+        if config.domain is not None and self.hosted_zone_id is not None:
+            outputs["apiDomainName"] = pulumi.Output.from_input(config.domain.name)
+            outputs["apiUrl"] = pulumi.Output.from_input(f"https://{config.domain.name}")
+            outputs["hostedZoneId"] = self.hosted_zone_id
         for region in config.regions:
             role = region.role.value
             network = self.networks[region.region]
@@ -356,4 +465,14 @@ class TapStack(pulumi.ComponentResource):
             outputs[f"{role}PaymentFunctionName"] = self.functions[region.region].function_name
             outputs[f"{role}PaymentFunctionArn"] = self.functions[region.region].function_arn
             outputs[f"{role}FingerprintKeyArn"] = key.fingerprint_key_arn
+            api = self.apis[region.region]
+            health = self.routing.health[region.region]
+            outputs[f"{role}ApiId"] = api.api_id
+            outputs[f"{role}ApiUrl"] = api.invoke_url
+            outputs[f"{role}HealthCheckId"] = health.calculated_check_id
+            outputs[f"{role}HttpsHealthCheckId"] = health.https_check_id
+            outputs[f"{role}DatabaseHealthCheckId"] = health.database_check_id
+            outputs[f"{role}DatabaseAlarmName"] = health.database_alarm_name
+            if api.custom_domain_target is not None:
+                outputs[f"{role}ApiDomainTarget"] = api.custom_domain_target
         return outputs

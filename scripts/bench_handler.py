@@ -16,10 +16,10 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from payment_validator import handler
 
 from drctl.harness import run_plan
 from lib.config import load_config
-from payment_validator import handler  # pylint: disable=wrong-import-order
 from tests.functions.support import create_table_from_plan
 
 REGION = "us-east-1"

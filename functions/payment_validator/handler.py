@@ -38,13 +38,13 @@ def _service() -> PaymentService:
 
 
 @functools.cache
-def _health_table_client() -> Any:
-    return boto3.client("dynamodb", region_name=_settings().region, config=_HEALTH_CONFIG)
+def _health_client(service: str) -> Any:
+    return boto3.client(service, region_name=_settings().region, config=_HEALTH_CONFIG)
 
 
 def reset() -> None:
     """Forget cached settings and clients (tests change the environment between cases)."""
-    for cached in (_settings, _service, _health_table_client):
+    for cached in (_settings, _service, _health_client):
         cached.cache_clear()
 
 
@@ -102,7 +102,8 @@ def _health(event: dict[str, Any]) -> dict[str, Any]:
     results = health.run_checks(
         {
             "database": health.database_check(settings.db_endpoint, settings.db_port),
-            "table": health.table_check(_health_table_client(), settings.table_name),
+            "table": health.table_check(_health_client("dynamodb"), settings.table_name),
+            "kms": health.key_check(_health_client("kms"), settings.fingerprint_key_id),
         }
     )
     healthy = all(result == health.OK for result in results.values())

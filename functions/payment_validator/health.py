@@ -1,8 +1,8 @@
 """The region's health, as Route 53 sees it through ``GET /health``.
 
-Healthy only when the region's Aurora endpoint accepts a TCP connection and the table answers. Both
-checks run in parallel with short timeouts so the answer comes well inside Route 53's 4-second
-request timeout, whatever is down.
+Healthy only when the region's Aurora endpoint accepts a TCP connection, the table answers and the
+fingerprint key computes a MAC (every payment needs all three). The checks run in parallel with
+short timeouts so the answer comes well inside Route 53's 4-second request timeout, whatever is down.
 """
 
 from __future__ import annotations
@@ -37,6 +37,19 @@ def table_check(dynamodb: Any, table_name: str) -> Callable[[], str]:
     def check() -> str:
         try:
             dynamodb.get_item(TableName=table_name, Key={"pk": {"S": "HEALTH#probe"}, "sk": {"S": "HEALTH"}})
+        except (ClientError, BotoCoreError) as error:
+            return f"unavailable: {type(error).__name__}"
+        return OK
+
+    return check
+
+
+def key_check(kms: Any, key_id: str) -> Callable[[], str]:
+    """Compute a MAC with the fingerprint key: every payment needs KMS, so the region does too."""
+
+    def check() -> str:
+        try:
+            kms.generate_mac(KeyId=key_id, Message=b"health-probe", MacAlgorithm="HMAC_SHA_256")
         except (ClientError, BotoCoreError) as error:
             return f"unavailable: {type(error).__name__}"
         return OK

@@ -23,6 +23,11 @@ ARCHITECTURE = "arm64"
 METRICS_NAMESPACE = "Payments"
 
 
+def execution_role_name(namer: Namer, region: str) -> str:
+    """The payment function's role in ``region``; the fingerprint key's policy names it in advance."""
+    return namer.regional("validator", region)
+
+
 @dataclasses.dataclass(frozen=True)
 class FunctionCode:
     """The deployment artifact, built once and shared by both regions."""
@@ -77,6 +82,7 @@ class PaymentFunctionArgs:
 
 def execution_policy(
     *,
+    region: str,
     table_arn: str,
     receipts_bucket_arn: str,
     audit_bucket_arn: str,
@@ -109,10 +115,25 @@ def execution_policy(
                 "Resource": [f"{receipts_bucket_arn}/receipts/*", f"{audit_bucket_arn}/decisions/*"],
             },
             {
-                "Sid": "UseDataKey",
+                # SSE-KMS uploads (under S3 Bucket Keys) need a data key, only through S3.
+                "Sid": "EncryptUploads",
                 "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Action": ["kms:GenerateDataKey"],
                 "Resource": [kms_key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            },
+            {
+                # The environment (encrypted with this key) and the table's key are decrypted on the
+                # function's behalf; nothing else may use the role to decrypt.
+                "Sid": "DecryptThroughServices",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [kms_key_arn],
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [f"lambda.{region}.amazonaws.com", f"dynamodb.{region}.amazonaws.com"]
+                    }
+                },
             },
             {
                 "Sid": "FingerprintCards",
@@ -175,7 +196,7 @@ class PaymentFunction(pulumi.ComponentResource):
         iam = pulumi.ResourceOptions(parent=self, provider=args.global_provider)
         role = aws.iam.Role(
             f"{region}-payment-validator-role",
-            name=namer.regional("validator", region),
+            name=execution_role_name(namer, region),
             description=f"Execution role of {function_name} in {region}",
             assume_role_policy=LAMBDA_TRUST_POLICY,
             max_session_duration=3600,
@@ -194,6 +215,7 @@ class PaymentFunction(pulumi.ComponentResource):
         ).apply(
             lambda arns: json.dumps(
                 execution_policy(
+                    region=region,
                     table_arn=arns[0],
                     receipts_bucket_arn=arns[1],
                     audit_bucket_arn=arns[2],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -73,11 +74,13 @@ class RegionalKeyArgs:
     provider: aws.Provider
     primary_key_arn: pulumi.Input[str] | None = None
     primary_fingerprint_key_arn: pulumi.Input[str] | None = None
+    mac_role_arns: Sequence[pulumi.Input[str]] = ()
 
 
-def fingerprint_key_policy(*, account_id: str, partition: str) -> dict[str, Any]:
-    """The HMAC key's policy: administration by the account, and MAC generation delegated to IAM
-    (the payment function's role is the only principal granted it).
+def fingerprint_key_policy(*, account_id: str, partition: str, mac_role_arns: Sequence[str]) -> dict[str, Any]:
+    """The HMAC key's policy: administration by the account; MAC generation by the payment functions'
+    roles only. Anyone else able to compute fingerprints could recover card numbers by brute force
+    (a fingerprint and the last four digits leave about 10^5 candidates).
     """
     account_root = f"arn:{partition}:iam::{account_id}:root"
     return {
@@ -91,12 +94,14 @@ def fingerprint_key_policy(*, account_id: str, partition: str) -> dict[str, Any]
                 "Resource": "*",
             },
             {
-                "Sid": "IamPoliciesGrantMacGeneration",
+                "Sid": "PaymentFunctionsGenerateMacs",
                 "Effect": "Allow",
+                # A condition on the principal rather than a named principal: KMS rejects a policy
+                # naming a role that does not exist yet, and the roles are created after the key.
                 "Principal": {"AWS": account_root},
-                "Action": ["kms:DescribeKey", "kms:GenerateMac", "kms:VerifyMac"],
+                "Action": ["kms:GenerateMac"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"kms:CallerAccount": account_id}},
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": list(mac_role_arns)}},
             },
         ],
     }
@@ -213,8 +218,10 @@ class RegionalKey(pulumi.ComponentResource):
         )
 
     def _fingerprint_key(self, args: RegionalKeyArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        policy = pulumi.Output.all(args.account_id, args.partition).apply(
-            lambda values: json.dumps(fingerprint_key_policy(account_id=values[0], partition=values[1]))
+        policy = pulumi.Output.all(args.account_id, args.partition, *args.mac_role_arns).apply(
+            lambda values: json.dumps(
+                fingerprint_key_policy(account_id=values[0], partition=values[1], mac_role_arns=values[2:])
+            )
         )
         description = f"Payments card fingerprint HMAC key ({args.region}), environment {args.namer.suffix}"
         name_tag = {"Name": args.namer.regional("fingerprint-key", args.region)}

@@ -15,6 +15,8 @@ from lib.regions import RegionRole
 
 AZ_COUNT = 3
 ANYWHERE = "0.0.0.0/0"
+# AWS APIs on the payment path that have no gateway endpoint.
+INTERFACE_ENDPOINT_SERVICES = ("kms",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,6 +233,40 @@ class RegionalNetwork(pulumi.ComponentResource):
         )
         self.application_security_group_id = application.id
 
+        # Every payment computes a card fingerprint with KMS: an interface endpoint keeps that path
+        # inside the VPC, so payments survive the loss of the NAT gateway (or run without one).
+        endpoints = aws.ec2.SecurityGroup(
+            f"{region}-endpoints-sg",
+            name=namer.regional("endpoints", region),
+            description="Interface endpoints: HTTPS from the payment function",
+            vpc_id=vpc.id,
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "security_groups": [application.id],
+                    "description": "HTTPS from the payment function",
+                }
+            ],
+            egress=[],
+            revoke_rules_on_delete=True,
+            tags={"Name": namer.regional("endpoints", region)},
+            opts=child,
+        )
+        for service in INTERFACE_ENDPOINT_SERVICES:
+            aws.ec2.VpcEndpoint(
+                f"{region}-{service}-endpoint",
+                vpc_id=vpc.id,
+                vpc_endpoint_type="Interface",
+                service_name=pulumi.Output.concat(args.reverse_dns_prefix, ".", region, ".", service),
+                subnet_ids=self.private_subnet_ids,
+                security_group_ids=[endpoints.id],
+                private_dns_enabled=True,
+                tags={"Name": namer.regional(f"{service}-endpoint", region)},
+                opts=child,
+            )
+
         self._flow_logs(args, vpc, child)
         self.register_outputs(
             {
@@ -278,7 +314,8 @@ class RegionalNetwork(pulumi.ComponentResource):
             f"{region}-nat-eip", domain="vpc", tags={"Name": namer.regional("nat-eip", region)}, opts=child
         )
         # A single NAT gateway (the spec's cost rule): if its AZ fails, private subnets lose outbound
-        # internet access, but AWS APIs used by the data path go through the gateway endpoints.
+        # internet access; the payment path does not need it (S3 and DynamoDB use gateway endpoints,
+        # KMS an interface endpoint).
         return aws.ec2.NatGateway(
             f"{region}-nat",
             allocation_id=address.allocation_id,

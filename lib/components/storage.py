@@ -14,12 +14,16 @@ import pulumi_aws as aws
 from lib.naming import Namer
 from lib.regions import region_code
 
+SSE_HEADER = "s3:x-amz-server-side-encryption"
+KEY_ID_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 # Replication Time Control: 99.99 % of objects within 15 minutes (the only value AWS offers).
 REPLICATION_MINUTES = 15
 
 
-def tls_only_policy(bucket_arn: str) -> str:
-    """Deny any request without TLS, or with TLS older than 1.2."""
+def bucket_policy(bucket_arn: str, kms_key_arn: str) -> str:
+    """Deny any request without TLS or with TLS older than 1.2, and any upload that asks for a KMS
+    key other than the bucket's own (a request naming only ``aws:kms`` would get the AWS-managed key).
+    """
     resources = [bucket_arn, f"{bucket_arn}/*"]
     return json.dumps(
         {
@@ -40,6 +44,34 @@ def tls_only_policy(bucket_arn: str) -> str:
                     "Action": "s3:*",
                     "Resource": resources,
                     "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+                },
+                {
+                    "Sid": "DenyOtherKmsKeys",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": f"{bucket_arn}/*",
+                    "Condition": {
+                        "Null": {KEY_ID_HEADER: "false"},
+                        "StringNotEquals": {KEY_ID_HEADER: kms_key_arn},
+                    },
+                },
+                {
+                    # "aws:kms" without a key id means the AWS-managed key, not the bucket's.
+                    "Sid": "DenyAwsManagedKey",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": f"{bucket_arn}/*",
+                    "Condition": {"StringEquals": {SSE_HEADER: "aws:kms"}, "Null": {KEY_ID_HEADER: "true"}},
+                },
+                {
+                    "Sid": "DenyOtherEncryption",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": f"{bucket_arn}/*",
+                    "Condition": {"StringEquals": {SSE_HEADER: ["AES256", "aws:kms:dsse"]}},
                 },
             ],
         }
@@ -121,7 +153,7 @@ class RegionalBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{prefix}-tls-only",
             bucket=bucket.id,
-            policy=bucket.arn.apply(tls_only_policy),
+            policy=pulumi.Output.all(bucket.arn, args.kms_key_arn).apply(lambda v: bucket_policy(v[0], v[1])),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[access_block])),
         )
         aws.s3.BucketLifecycleConfiguration(
@@ -208,17 +240,19 @@ def replication_policy(
                 "Resource": [source_key_arn],
                 "Condition": {
                     "StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"},
-                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [f"{source_arn}/*"]},
+                    # With S3 Bucket Keys the encryption context is the bucket's ARN, not the object's.
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [source_arn, f"{source_arn}/*"]},
                 },
             },
             {
                 "Sid": "EncryptReplicas",
                 "Effect": "Allow",
-                "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                # S3 also decrypts with the replica key while it writes a replica under a bucket key.
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                 "Resource": [destination_key_arn],
                 "Condition": {
                     "StringEquals": {"kms:ViaService": f"s3.{destination_region}.amazonaws.com"},
-                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [f"{destination_arn}/*"]},
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [destination_arn, f"{destination_arn}/*"]},
                 },
             },
         ],
@@ -282,8 +316,9 @@ class BucketReplication(pulumi.ComponentResource):
                     "id": f"to-{destination.region}",
                     "status": "Enabled",
                     "priority": 1,
-                    # The V2 rule schema: delete-marker replication requires a filter, even an empty one.
-                    "filter": {},
+                    # The V2 rule schema: delete-marker replication requires a filter. An empty prefix
+                    # (every object) survives serialisation where an empty object might be dropped.
+                    "filter": {"prefix": ""},
                     "delete_marker_replication": {"status": "Enabled"},
                     "source_selection_criteria": {
                         "sse_kms_encrypted_objects": {"status": "Enabled"},

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from payment_validator import handler
+
 from tests.functions.support import create_table_from_plan
 from tests.unit.conftest import plan_for
 
@@ -30,6 +30,7 @@ class Deployment:
     table: str
     receipts_bucket: str
     audit_bucket: str
+    data_key_arn: str
     dynamodb: Any
     s3: Any
 
@@ -64,8 +65,27 @@ def fixture_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         kms = boto3.client("kms", region_name=REGION)
         table = create_table_from_plan(plan, dynamodb)
         receipts, audit = "receipts-bucket", "audit-bucket"
+        data_key = kms.create_key()["KeyMetadata"]["Arn"]
+        sse_type = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        (encryption,) = [r for r in plan.of_type(sse_type) if r.region == REGION][:1]
+        (rule,) = encryption.inputs["rules"]
         for bucket in (receipts, audit):
             s3.create_bucket(Bucket=bucket)
+            # The stack's default encryption, with a moto key standing in for the region's key.
+            s3.put_bucket_encryption(
+                Bucket=bucket,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"],
+                                "KMSMasterKeyID": data_key,
+                            },
+                            "BucketKeyEnabled": rule["bucketKeyEnabled"],
+                        }
+                    ]
+                },
+            )
         key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", MultiRegion=True)["KeyMetadata"]
         (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == REGION]
         variables = dict(function.inputs["environment"]["variables"])
@@ -81,7 +101,9 @@ def fixture_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
         handler.reset()
-        yield Deployment(table=table, receipts_bucket=receipts, audit_bucket=audit, dynamodb=dynamodb, s3=s3)
+        yield Deployment(
+            table=table, receipts_bucket=receipts, audit_bucket=audit, data_key_arn=data_key, dynamodb=dynamodb, s3=s3
+        )
     handler.reset()
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from payment_validator import handler
 from payment_validator.service import transaction_id_for
+
 from tests.functions.conftest import DECLINE_CARD, VALID_CARD, Deployment, call, event, payment_body
 
 
@@ -35,6 +35,8 @@ def test_payment_is_recorded_once_everywhere(deployment: Deployment, capsys: pyt
     assert status == 201, body
     assert body["status"] == "APPROVED"
     assert body["transaction_id"] == transaction_id_for("key-00000001")
+    (settled,) = transactions(deployment)
+    assert (settled["status"]["S"], settled["decision"]["S"]) == ("APPROVED", "APPROVED")
     assert (body["amount"], body["currency"], body["merchant_id"]) == (1250, "USD", "merchant-42")
     assert (body["card_last4"], body["region"]) == ("1111", "us-east-1")
     assert body["created_at"].endswith("Z")
@@ -48,6 +50,11 @@ def test_payment_is_recorded_once_everywhere(deployment: Deployment, capsys: pyt
     assert audit["idempotency_key"] == "key-00000001"
     assert len(audit["request_hash"]) == 64
     assert_no_card_number_stored(deployment)
+    for bucket in (deployment.receipts_bucket, deployment.audit_bucket):
+        for key in deployment.objects(bucket):
+            head = deployment.s3.head_object(Bucket=bucket, Key=key)
+            assert head["SSEKMSKeyId"] == deployment.data_key_arn, f"{bucket}/{key} is not under the region's key"
+            assert head["BucketKeyEnabled"] is True
     output = capsys.readouterr().out
     assert VALID_CARD not in output
     assert '"Approved": 1' in output, "an EMF metric line is expected"
@@ -93,7 +100,8 @@ def _failing_once(client: Any, method: str, code: str = "ServiceUnavailable") ->
 
 
 @pytest.mark.parametrize(
-    ("client_name", "method"), [("s3", "put_object"), ("kms", "generate_mac"), ("dynamodb", "update_item")]
+    ("client_name", "method"),
+    [("s3", "put_object"), ("kms", "generate_mac"), ("dynamodb", "transact_write_items"), ("dynamodb", "put_item")],
 )
 def test_dependency_outage_then_retry_succeeds(deployment: Deployment, client_name: str, method: str) -> None:
     service = handler._service()  # pylint: disable=protected-access
@@ -103,6 +111,7 @@ def test_dependency_outage_then_retry_succeeds(deployment: Deployment, client_na
     assert body["error"]["code"] == "dependency_unavailable"
     assert headers["Retry-After"] == "1"
     assert not [i for i in deployment.items() if i["pk"]["S"].startswith("IDEMPOTENCY#")], "failure was remembered"
+    assert transactions(deployment) == [], "a client told 503 must not find a payment"
     status, body, _ = call(event(payment_body()))
     assert status == 201, body
     assert len(transactions(deployment)) == 1
@@ -140,10 +149,12 @@ def test_retry_in_other_region_before_replication_converges(deployment: Deployme
     deployment.dynamodb.delete_item(
         TableName=deployment.table, Key={"pk": {"S": "IDEMPOTENCY#key-00000001"}, "sk": {"S": "IDEMPOTENCY"}}
     )
-    status, second, _ = call(event(payment_body()))
+    status, second, headers = call(event(payment_body()))
     assert status == 201
-    assert second["transaction_id"] == first["transaction_id"]
-    assert len(transactions(deployment)) == 1
+    assert second == first, "the payment completed elsewhere is replayed, not redone"
+    assert headers.get("Idempotent-Replayed") == "true"
+    (item,) = transactions(deployment)
+    assert item["status"]["S"] == "APPROVED"
     assert len(deployment.objects(deployment.receipts_bucket)) == 1
 
 
@@ -220,7 +231,11 @@ def test_health_is_ok_when_database_and_table_answer(
     status, body, _ = call(event(None, method="GET", path="/health", key=None))
     assert time.monotonic() - started < 3
     assert status == 200, body
-    assert body == {"status": "healthy", "region": "us-east-1", "checks": {"database": "ok", "table": "ok"}}
+    assert body == {
+        "status": "healthy",
+        "region": "us-east-1",
+        "checks": {"database": "ok", "table": "ok", "kms": "ok"},
+    }
 
 
 def test_health_fails_when_database_is_unreachable(deployment: Deployment) -> None:
@@ -282,3 +297,36 @@ def test_transaction_of_another_request_is_never_overwritten(deployment: Deploym
     (item,) = transactions(deployment)
     assert item["request_hash"]["S"] == "other"
     assert not [i for i in deployment.items() if i["pk"]["S"].startswith("IDEMPOTENCY#")], "claim left behind"
+
+
+def test_uploads_leave_encryption_to_the_bucket_default(deployment: Deployment) -> None:
+    """Naming "aws:kms" without a key id makes real S3 use the AWS-managed key (moto does not model
+    this, hence the spy): uploads must carry no encryption header at all.
+    """
+    del deployment
+    service = handler._service()  # pylint: disable=protected-access
+    original = service.s3.put_object
+    seen: list[dict[str, Any]] = []
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return original(**kwargs)
+
+    service.s3.put_object = spy
+    assert call(event(payment_body()))[0] == 201
+    assert len(seen) == 2
+    for kwargs in seen:
+        assert not {"ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"} & set(kwargs), kwargs
+
+
+def test_health_fails_when_kms_is_unavailable(
+    deployment: Deployment, listener: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del deployment
+    monkeypatch.setenv("DB_PORT", str(listener))
+    monkeypatch.setenv("FINGERPRINT_KEY_ID", "arn:aws:kms:us-east-1:123456789012:key/does-not-exist")
+    handler.reset()
+    status, body, _ = call(event(None, method="GET", path="/health", key=None))
+    assert status == 503
+    assert body["checks"]["kms"].startswith("unavailable")
+    assert body["checks"]["database"] == "ok"

@@ -6,7 +6,6 @@ import datetime
 from typing import Any
 
 import pytest
-
 from payment_validator.rules import (
     APPROVED,
     DECLINED,
@@ -18,6 +17,7 @@ from payment_validator.rules import (
     validate_payment,
 )
 from payment_validator.settings import Settings
+
 from tests.functions.conftest import DECLINE_CARD, VALID_CARD, payment_body
 
 TODAY = datetime.date(2026, 11, 25)

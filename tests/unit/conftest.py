@@ -10,7 +10,8 @@ from drctl.harness import Plan, run_plan
 from lib.config import load_config
 
 SUFFIX = "unit"
-BASE_CONFIG = {"databaseSecretName": "payments/aurora/master"}
+# Like the example stack file: the anchor is pinned, as every real stack must be before a failover.
+BASE_CONFIG = {"databaseSecretName": "payments/aurora/master", "anchorRegion": "us-east-1"}
 
 
 @functools.cache

@@ -36,9 +36,18 @@ def test_config_region_lookup_rejects_a_foreign_region() -> None:
         load_config(BASE, ENV).region("eu-west-1")
 
 
-def test_config_swapped_roles_keep_anchor_and_cidrs() -> None:
-    normal = load_config(BASE, ENV)
-    swapped = load_config(BASE | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}, ENV)
+def test_config_anchor_defaults_to_the_primary_and_says_it_is_not_pinned() -> None:
+    config = load_config(BASE | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}, ENV)
+    assert config.anchor.region == "us-east-2"
+    assert config.anchor_pinned is False
+    assert load_config(BASE | {"anchorRegion": "us-east-2"}, ENV).anchor_pinned is True
+
+
+def test_config_swapped_roles_keep_a_pinned_anchor_and_the_cidrs() -> None:
+    normal = load_config(BASE | {"anchorRegion": "us-east-1"}, ENV)
+    swapped = load_config(
+        BASE | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1", "anchorRegion": "us-east-1"}, ENV
+    )
     assert swapped.anchor.region == normal.anchor.region == "us-east-1"
     for region in ("us-east-1", "us-east-2"):
         assert swapped.region(region).vpc_cidr == normal.region(region).vpc_cidr, region

@@ -113,7 +113,10 @@ def test_function_role_is_least_privilege_on_its_region(plan: Plan, region: str)
         f"arn:aws:s3:::{plan.outputs[f'{role_name}ReceiptsBucketName']}/receipts/*",
         f"arn:aws:s3:::{plan.outputs[f'{role_name}AuditBucketName']}/decisions/*",
     ]
-    assert statements["UseDataKey"]["Resource"] == [plan.outputs[f"{role_name}KmsKeyArn"]]
+    for sid in ("EncryptUploads", "DecryptThroughServices"):
+        assert statements[sid]["Resource"] == [plan.outputs[f"{role_name}KmsKeyArn"]]
+        assert "kms:ViaService" in statements[sid]["Condition"]["StringEquals"]
+    assert "kms:Encrypt" not in actions
     assert statements["FingerprintCards"]["Resource"] == [plan.outputs[f"{role_name}FingerprintKeyArn"]]
     assert all(r.startswith(f"arn:aws:logs:{region}:") for r in statements["WriteOwnLogs"]["Resource"])
 

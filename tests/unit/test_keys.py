@@ -87,7 +87,18 @@ def test_fingerprint_key_is_a_multi_region_hmac_pair(plan: Plan) -> None:
     assert primary.inputs["keyUsage"] == "GENERATE_VERIFY_MAC"
     assert replica.region == "us-east-2"
     assert replica.inputs["primaryKeyArn"] == f"arn:aws:kms:us-east-1:444455556666:key/{primary.id}"
-    statements = policy_of(primary.inputs)["Statement"]
-    actions = {a for s in statements for a in s["Action"]}
-    assert "kms:Decrypt" not in actions
-    assert "kms:GenerateMac" in actions
+    for key in (primary, replica):
+        statements = policy_of(key.inputs)["Statement"]
+        actions = {a for s in statements for a in s["Action"]}
+        assert "kms:Decrypt" not in actions
+        (mac,) = [s for s in statements if "kms:GenerateMac" in s["Action"]]
+        assert mac["Condition"] == {
+            "ArnEquals": {
+                "aws:PrincipalArn": [
+                    "arn:aws:iam::444455556666:role/payments-validator-use1-unit",
+                    "arn:aws:iam::444455556666:role/payments-validator-use2-unit",
+                ]
+            }
+        }, "only the payment functions may compute card fingerprints"
+    roles = {r.inputs["name"] for r in plan.of_type("aws:iam/role:Role")}
+    assert {"payments-validator-use1-unit", "payments-validator-use2-unit"} <= roles

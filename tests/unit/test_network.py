@@ -160,3 +160,25 @@ def test_pick_availability_zones_needs_three() -> None:
 def test_flow_log_trust_policy_is_scoped_to_the_account() -> None:
     statement = json.loads(flow_log_trust_policy(account_id="1", partition="aws", region="r"))["Statement"][0]
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "1"}
+
+
+@pytest.mark.parametrize("raw", [{}, {"natGatewaysPerRegion": "0"}])
+@pytest.mark.parametrize("region", REGIONS)
+def test_network_kms_is_reachable_without_the_nat(raw: dict[str, str], region: str) -> None:
+    plan = plan_for(raw)
+    (endpoint,) = [
+        e
+        for e in regional(plan, "aws:ec2/vpcEndpoint:VpcEndpoint", region)
+        if e.inputs["serviceName"] == f"com.amazonaws.{region}.kms"
+    ]
+    assert endpoint.inputs["vpcEndpointType"] == "Interface"
+    assert endpoint.inputs["privateDnsEnabled"] is True
+    assert sorted(endpoint.inputs["subnetIds"]) == ids(private_subnets(plan, region))
+    (group,) = [
+        g
+        for g in regional(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+        if g.id in endpoint.inputs["securityGroupIds"]
+    ]
+    (app,) = [g for g in regional(plan, "aws:ec2/securityGroup:SecurityGroup", region) if g.name.endswith("-app-sg")]
+    (rule,) = group.inputs["ingress"]
+    assert (rule["fromPort"], rule["securityGroups"]) == (443, [app.id])

@@ -102,28 +102,51 @@ def test_stack_outputs_are_all_strings_and_secret_free(plan: Plan) -> None:
     assert plan.outputs["environmentSuffix"] == SUFFIX
 
 
-def test_stack_role_swap_replaces_nothing() -> None:
+DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
+# The only inputs that follow the role: which failover record is PRIMARY.
+ROLE_DEPENDENT = {"aws:route53/record:Record": {"failoverRoutingPolicies"}}
+
+
+@pytest.mark.parametrize("raw", [{}, DOMAIN], ids=["no-domain", "domain"])
+def test_stack_role_swap_replaces_nothing(raw: dict[str, str]) -> None:
     """After a failover the operator swaps the roles in config; `pulumi up` must replace nothing.
 
-    Same URNs means no create or delete; identical inputs (providers' default tags aside) means no
-    replacement. Only the providers' DR-Role tags may differ.
+    Same URNs means no create or delete; identical inputs (role-dependent settings and the providers'
+    default tags aside) means no replacement and no update of any stateful resource.
     """
-    before = plan_for()
-    after = plan_for({"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
-    assert [r.urn for r in sorted(before.resources, key=lambda r: r.urn)] == [
-        r.urn for r in sorted(after.resources, key=lambda r: r.urn)
-    ]
+    before = plan_for(raw)
+    after = plan_for(raw | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
+    assert sorted(r.urn for r in before.resources) == sorted(r.urn for r in after.resources)
     changed = []
     for old in before.resources:
         new = after.by_urn(old.urn)
-        if old.type.startswith("pulumi:providers:"):
-            assert {k: v for k, v in old.inputs.items() if k != "defaultTags"} == {
-                k: v for k, v in new.inputs.items() if k != "defaultTags"
-            }, old.name
-        elif old.inputs != new.inputs or old.id != new.id:
+        ignored = {"defaultTags"} if old.type.startswith("pulumi:providers:") else ROLE_DEPENDENT.get(old.type, set())
+        old_inputs = {k: v for k, v in old.inputs.items() if k not in ignored}
+        new_inputs = {k: v for k, v in new.inputs.items() if k not in ignored}
+        if old_inputs != new_inputs or old.id != new.id:
             changed.append(old.name)
     assert not changed, f"role swap changes {changed}"
     assert after.outputs["primaryVpcId"] == before.outputs["secondaryVpcId"]
+    flipped = {
+        r.name: r.inputs["failoverRoutingPolicies"][0]["type"]
+        for r in after.of_type("aws:route53/record:Record")
+        if r.inputs.get("failoverRoutingPolicies")
+    }
+    if raw:
+        assert flipped == {"us-east-1-api-failover": "SECONDARY", "us-east-2-api-failover": "PRIMARY"}
+
+
+def test_stack_warns_when_the_anchor_is_not_pinned() -> None:
+    unpinned = plan_for({"anchorRegion": "us-east-2", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
+    assert not any("anchorRegion is not set" in m for m in unpinned.messages)
+    from drctl.harness import run_plan  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+    from lib.config import load_config  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    raw = {"databaseSecretName": "s", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
+    plan = run_plan(load_config(raw, {"ENVIRONMENT_SUFFIX": "unit"}), raw, stack="unit")
+    assert any("anchorRegion is not set" in m and "us-east-2" in m for m in plan.messages)
+    (cluster,) = [c for c in plan.of_type("aws:rds/cluster:Cluster") if "masterUsername" in c.inputs]
+    assert cluster.region == "us-east-2", "the writer is founded in the primary region"
 
 
 def test_stack_source_hard_codes_no_account_or_environment() -> None:

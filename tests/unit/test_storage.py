@@ -57,14 +57,30 @@ def test_storage_bucket_is_private_encrypted_versioned_and_destroyable(plan: Pla
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-east-2"])
-def test_storage_bucket_policy_denies_plain_http_and_old_tls(plan: Plan, region: str) -> None:
+def test_storage_bucket_policy_denies_plain_http_old_tls_and_other_keys(plan: Plan, region: str) -> None:
     target = bucket(plan, "receipts", region)
     statements = json.loads(attached(plan, "aws:s3/bucketPolicy:BucketPolicy", target).inputs["policy"])["Statement"]
     assert {s["Effect"] for s in statements} == {"Deny"}
-    conditions = [s["Condition"] for s in statements]
-    assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
-    assert {"NumericLessThan": {"s3:TlsVersion": "1.2"}} in conditions
-    assert all(f"arn:aws:s3:::{target.id}/*" in s["Resource"] for s in statements)
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert by_sid["DenyOutdatedTls"]["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+    key_id = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+    bucket_key = attached(
+        plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", target
+    ).inputs["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
+    # Another key named, or "aws:kms" with no key (the AWS-managed key), or no KMS at all: denied.
+    assert by_sid["DenyOtherKmsKeys"]["Condition"] == {
+        "Null": {key_id: "false"},
+        "StringNotEquals": {key_id: bucket_key},
+    }
+    assert by_sid["DenyAwsManagedKey"]["Condition"] == {
+        "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {key_id: "true"},
+    }
+    assert "AES256" in by_sid["DenyOtherEncryption"]["Condition"]["StringEquals"]["s3:x-amz-server-side-encryption"]
+    for statement in statements:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert f"arn:aws:s3:::{target.id}/*" in resources
 
 
 def test_storage_lifecycle_keeps_audit_logs_a_year_and_expires_noncurrent_versions(plan: Plan) -> None:
@@ -87,7 +103,7 @@ def test_storage_replication_each_direction(plan: Plan, purpose: str, source: st
     assert config.region == source
     (rule,) = config.inputs["rules"]
     assert rule["status"] == "Enabled"
-    assert rule["filter"] == {}, "delete-marker replication needs a filter in the V2 schema"
+    assert rule["filter"] == {"prefix": ""}, "delete-marker replication needs a filter in the V2 schema"
     assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
     assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"] == {"status": "Enabled"}
     target = rule["destination"]
@@ -130,7 +146,15 @@ def test_storage_replication_role_is_least_privilege(plan: Plan, purpose: str, s
     assert writes["Resource"] == [f"{destination_arn}/*"]
     decrypt = next(s for s in statements if s["Sid"] == "DecryptSourceObjects")
     assert decrypt["Resource"][0].startswith(f"arn:aws:kms:{source}:")
-    assert decrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == [f"{source_arn}/*"]
+    # With S3 Bucket Keys the encryption context is the bucket's ARN: both forms must be allowed.
+    assert decrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == [source_arn, f"{source_arn}/*"]
+    encrypt = next(s for s in statements if s["Sid"] == "EncryptReplicas")
+    assert encrypt["Resource"][0].startswith(f"arn:aws:kms:{destination}:")
+    assert "kms:Decrypt" in encrypt["Action"]
+    assert encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == [
+        destination_arn,
+        f"{destination_arn}/*",
+    ]
 
 
 def test_storage_outputs(plan: Plan) -> None:
