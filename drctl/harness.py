@@ -454,7 +454,31 @@ def _plain_id(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"id": _hex(seed, 10)}
 
 
+def _sns_topic(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    arn = _arn("sns", region, str(inputs["name"]))
+    return {"id": arn, "arn": arn}
+
+
+def _event_rule(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed
+    name = str(inputs["name"])
+    return {"id": name, "arn": _arn("events", region, f"rule/{name}")}
+
+
+def _dashboard(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del seed, region
+    name = str(inputs["dashboardName"])
+    return {"id": name, "dashboardArn": f"arn:{MOCK_PARTITION}:cloudwatch::{MOCK_ACCOUNT_ID}:dashboard/{name}"}
+
+
 _COMPUTED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:sns/topicPolicy:TopicPolicy": _plain_id,
+    "aws:sns/topicSubscription:TopicSubscription": _plain_id,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": _plain_id,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:apigateway/restApi:RestApi": _rest_api,
     "aws:apigateway/stage:Stage": _api_stage,
     "aws:apigateway/domainName:DomainName": _api_domain,

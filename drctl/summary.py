@@ -32,6 +32,8 @@ API_DOMAIN = "aws:apigateway/domainName:DomainName"
 WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 RECORD = "aws:route53/record:Record"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 
 def _short_type(type_token: str) -> str:
@@ -115,6 +117,11 @@ def _data_facts(plan: Plan, region: str, of: Callable[[str], list[PlannedResourc
             f"API stage {stage.inputs.get('stageName')} of {stage.inputs.get('restApi')}, {waf}; "
             f"custom domain: {domains or 'none'}"
         )
+    alarms = of(ALARM)
+    if alarms:
+        paging = sum(1 for a in alarms if a.inputs.get("actionsEnabled", True))
+        dashboards = ", ".join(str(d.id) for d in of(DASHBOARD))
+        yield f"monitoring: {len(alarms)} alarms ({paging} paging) -> DR topic; dashboard {dashboards}"
     buckets = [str(b.inputs.get("bucket")) for b in of(BUCKET)]
     if buckets:
         yield f"S3: {', '.join(buckets)}; {len(of(REPLICATION))} replication configs to the other region (RTC 15 min)"
@@ -132,14 +139,14 @@ def _failover_facts(plan: Plan) -> Iterator[str]:
     records = [r for r in plan.of_type(RECORD) if r.inputs.get("failoverRoutingPolicies")]
     for record in sorted(records, key=lambda r: str(r.inputs.get("failoverRoutingPolicies"))):
         policy = record.inputs["failoverRoutingPolicies"][0]["type"]
-        target = record.inputs.get("setIdentifier")
+        alias = str((record.inputs.get("aliases") or [{}])[0].get("name", ""))
+        target = next((r for r in (config.primary.region, config.secondary.region) if f".{r}." in alias), alias)
         yield f"  {record.inputs.get('name')} {policy} -> {target} (guarded by its calculated check)"
     if not records:
         yield "  no failover records (no custom domain configured)"
     budget = failover_budget(
         interval_seconds=config.api.health_check_interval_seconds,
         failure_threshold=config.api.health_check_failure_threshold,
-        dns_ttl_seconds=config.api.dns_ttl_seconds,
     )
     yield from describe(
         budget,
@@ -170,9 +177,9 @@ def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
         lines.append("")
     total = sum(counts[GLOBAL].values())
     lines.append(f"global: {total} resources")
-    roles = [r.inputs.get("name") for r in plan.of_type(ROLE)]
+    roles = sorted(str(r.inputs.get("name")) for r in plan.of_type(ROLE))
     if roles:
-        lines.append(f"  IAM roles: {', '.join(str(r) for r in roles)}")
+        lines.append(f"  IAM roles: {', '.join(roles)}")
     lines.append("  " + ", ".join(f"{n} {t}" for t, n in sorted(counts[GLOBAL].items())))
     lines.append("")
     for peering in plan.of_type(PEERING):

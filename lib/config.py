@@ -51,6 +51,7 @@ _DNS_NAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]{1,512}|user/[\w+=,.@/-]{1,512})$")
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{0,256}$")
 
@@ -146,7 +147,21 @@ class ApiConfig:
     waf_rate_limit: int
     health_check_interval_seconds: int
     health_check_failure_threshold: int
-    dns_ttl_seconds: int
+    manage_api_gateway_account: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """Alarm thresholds (the spec's values as defaults) and who may operate a failover."""
+
+    aurora_lag_threshold_ms: int
+    dynamodb_latency_threshold_ms: int
+    s3_latency_threshold_seconds: int
+    function_errors_threshold: int
+    api_5xx_threshold: int
+    api_p99_latency_threshold_ms: int
+    dr_operator_principals: tuple[str, ...]
+    dr_auditor_principals: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -166,6 +181,7 @@ class StackConfig:
     storage: StorageConfig
     function: FunctionConfig
     api: ApiConfig
+    monitoring: MonitoringConfig
     alert_emails: tuple[str, ...]
 
     @property
@@ -232,6 +248,16 @@ class _Reader:
             return default
         return value
 
+    def boolean(self, key: str, *, default: bool) -> bool:
+        """``true`` or ``false``."""
+        text = self._get(key)
+        if text is None:
+            return default
+        if text.strip().lower() in ("true", "false"):
+            return text.strip().lower() == "true"
+        self.fail(_qualified(key), f"'{text}' is not true or false")
+        return default
+
     def structured(self, key: str, expected: type[_T], shape: str) -> _T | None:
         """A JSON value of type ``expected``; ``shape`` describes it in messages."""
         text = self._get(key)
@@ -294,6 +320,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
     storage = _read_storage(reader)
     function = _read_function(reader)
     api = _read_api(reader)
+    monitoring = _read_monitoring(reader)
     emails = _read_emails(reader)
     _reject_unknown_keys(reader)
 
@@ -325,6 +352,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         storage=storage,
         function=function,
         api=api,
+        monitoring=monitoring,
         alert_emails=emails,
     )
 
@@ -602,11 +630,8 @@ def _read_api(reader: _Reader) -> ApiConfig:
         3,
         lambda n: None if 1 <= n <= 10 else f"Route 53 accepts 1 to 10 consecutive failures, got {n}",
     )
-    ttl = reader.integer(
-        "dnsTtlSeconds",
-        60,
-        lambda n: None if 1 <= n <= 300 else f"must be 1 to 300 seconds on a failover name, got {n}",
-    )
+    # API Gateway's CloudWatch role is one setting per account and region, shared by every API there.
+    manage_account = reader.boolean("manageApiGatewayAccount", default=True)
     return ApiConfig(
         stage_name=stage,
         throttle_rate_limit=rate,
@@ -614,7 +639,41 @@ def _read_api(reader: _Reader) -> ApiConfig:
         waf_rate_limit=waf,
         health_check_interval_seconds=interval,
         health_check_failure_threshold=threshold,
-        dns_ttl_seconds=ttl,
+        manage_api_gateway_account=manage_account,
+    )
+
+
+def _positive(limit: int, unit: str) -> Callable[[int], str | None]:
+    return lambda n: None if 1 <= n <= limit else f"must be 1 to {limit} {unit}, got {n}"
+
+
+def _read_principals(reader: _Reader, key: str) -> tuple[str, ...]:
+    given: list[Any] = reader.structured(key, list, "a list of IAM role, user or account-root ARNs") or []
+    principals: list[str] = []
+    for index, value in enumerate(given):
+        if not isinstance(value, str) or not _PRINCIPAL_ARN.match(value):
+            reader.fail(f"{_qualified(key)}[{index}]", f"'{value}' is not an IAM role, user or account-root ARN")
+        else:
+            principals.append(value)
+    return tuple(principals)
+
+
+def _read_monitoring(reader: _Reader) -> MonitoringConfig:
+    return MonitoringConfig(
+        aurora_lag_threshold_ms=reader.integer("auroraLagThresholdMs", 1_000, _positive(60_000, "ms")),
+        dynamodb_latency_threshold_ms=reader.integer(
+            "dynamodbReplicationLatencyThresholdMs", 1_000, _positive(600_000, "ms")
+        ),
+        s3_latency_threshold_seconds=reader.integer(
+            "s3ReplicationLatencyThresholdSeconds", 900, _positive(86_400, "s")
+        ),
+        function_errors_threshold=reader.integer(
+            "functionErrorsThreshold", 5, _positive(100_000, "errors per 5 minutes")
+        ),
+        api_5xx_threshold=reader.integer("api5xxThreshold", 5, _positive(100_000, "responses per 5 minutes")),
+        api_p99_latency_threshold_ms=reader.integer("apiP99LatencyThresholdMs", 2_000, _positive(29_000, "ms")),
+        dr_operator_principals=_read_principals(reader, "drOperatorPrincipals"),
+        dr_auditor_principals=_read_principals(reader, "drAuditorPrincipals"),
     )
 
 

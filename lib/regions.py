@@ -66,3 +66,8 @@ def region_code(region: str) -> str:
     # "northeast" -> "ne", "southeast" -> "se", "central" -> "c", "east" -> "e".
     initials = "".join(part[0] for part in re.findall(r"north|south|east|west|central", direction))
     return f"{match['area']}{initials or direction[0]}{match['number']}"
+
+
+# Route 53 publishes HealthCheckStatus only in us-east-1 (an AWS constant, not a choice of ours):
+# alarms on health checks, and the topic they notify, must live there.
+ROUTE53_METRICS_REGION = "us-east-1"

@@ -14,19 +14,28 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from lib.components.access import DrAccess, DrAccessArgs, DrScope
 from lib.components.api import CustomDomainArgs, RegionalApi, RegionalApiArgs
 from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
 from lib.components.dns import FailoverRouting, FailoverRoutingArgs, RegionEndpoint
 from lib.components.function import PaymentFunction, PaymentFunctionArgs, execution_role_name, function_code
 from lib.components.keys import RegionalKey, RegionalKeyArgs
+from lib.components.monitoring import (
+    HealthCheckAlarms,
+    HealthCheckAlarmsArgs,
+    RegionalMonitoring,
+    RegionalMonitoringArgs,
+    ReplicationPair,
+)
 from lib.components.network import RegionalNetwork, RegionalNetworkArgs
+from lib.components.notifications import DrNotifications, DrNotificationsArgs
 from lib.components.peering import CrossRegionPeering, CrossRegionPeeringArgs, PeeringSide
 from lib.components.storage import BucketReplication, BucketReplicationArgs, RegionalBucket, RegionalBucketArgs
 from lib.components.table import TransactionsTable, TransactionsTableArgs
 from lib.config import StackConfig
 from lib.failover import failover_budget
 from lib.naming import Namer
-from lib.regions import RegionRole
+from lib.regions import ROUTE53_METRICS_REGION, RegionRole
 from lib.tags import stack_tags
 
 PROJECT_PREFIX = "payments"
@@ -58,6 +67,9 @@ class TapStack(pulumi.ComponentResource):
     apis: dict[str, RegionalApi]
     routing: FailoverRouting
     hosted_zone_id: pulumi.Output[str] | None
+    notifications: dict[str, DrNotifications]
+    monitoring: dict[str, RegionalMonitoring]
+    access: DrAccess
     flat_outputs: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: TapStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -181,7 +193,9 @@ class TapStack(pulumi.ComponentResource):
 
         self._data_tier(config, namer, identity.account_id)
         self._functions(config, namer, identity.account_id, partition.partition)
+        self._notifications(config, namer, identity.account_id, partition.partition)
         self._api_and_failover(config, namer, partition.partition)
+        self._monitoring_and_access(config, namer, identity.account_id, partition.partition)
         self.flat_outputs = self._flat_outputs(config)
         self.register_outputs(dict(self.flat_outputs))
 
@@ -352,8 +366,10 @@ class TapStack(pulumi.ComponentResource):
             ).zone_id
         self.apis = {}
         endpoints = []
-        for region in config.regions:
+        # The anchor's API first: it owns the certificate validation record both regions use.
+        for region in sorted(config.regions, key=lambda r: not r.is_anchor):
             name = region.region
+            shared = self.apis[config.anchor.region].validation_record if not region.is_anchor else None
             api = RegionalApi(
                 f"api-{name}",
                 RegionalApiArgs(
@@ -366,7 +382,7 @@ class TapStack(pulumi.ComponentResource):
                     partition=partition,
                     log_retention_days=config.log_retention_days,
                     domain=(
-                        CustomDomainArgs(name=domain.name, zone_id=self.hosted_zone_id)
+                        CustomDomainArgs(name=domain.name, zone_id=self.hosted_zone_id, shared_validation=shared)
                         if domain is not None and self.hosted_zone_id is not None
                         else None
                     ),
@@ -386,6 +402,7 @@ class TapStack(pulumi.ComponentResource):
                     aurora_min_capacity=config.database.min_capacity,
                     domain_target=api.custom_domain_target,
                     domain_zone_id=api.custom_domain_zone_id,
+                    topic_arn=self.notifications[name].topic_arn,
                     provider=self.providers[name],
                 )
             )
@@ -400,6 +417,142 @@ class TapStack(pulumi.ComponentResource):
                 global_provider=self.global_provider,
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _notifications(
+        self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str], partition: pulumi.Output[str]
+    ) -> None:
+        self.notifications = {
+            region.region: DrNotifications(
+                f"notifications-{region.region}",
+                DrNotificationsArgs(
+                    region=region.region,
+                    namer=namer,
+                    kms_key_arn=self.keys[region.region].key_arn,
+                    account_id=account_id,
+                    partition=partition,
+                    emails=config.alert_emails,
+                    provider=self.providers[region.region],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for region in config.regions
+        }
+
+    def _monitoring_and_access(
+        self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str], partition: pulumi.Output[str]
+    ) -> None:
+        calculated = {r.region: self.routing.health[r.region].calculated_check_id for r in config.regions}
+        pairs = {
+            region.region: [
+                ReplicationPair(
+                    purpose=purpose,
+                    source_bucket=self.buckets[(purpose, region.region)].bucket_name,
+                    destination_bucket=self.buckets[(purpose, self._partner_of(config, region.region))].bucket_name,
+                    rule_id=f"to-{self._partner_of(config, region.region)}",
+                )
+                for purpose in BUCKET_PURPOSES
+            ]
+            for region in config.regions
+        }
+        self.monitoring = {}
+        for region in config.regions:
+            name, other = region.region, self._partner_of(config, region.region)
+            self.monitoring[name] = RegionalMonitoring(
+                f"monitoring-{name}",
+                RegionalMonitoringArgs(
+                    region=name,
+                    role=region.role,
+                    other_region=other,
+                    secondary_region=config.secondary.region,
+                    namer=namer,
+                    thresholds=config.monitoring,
+                    topic_arn=self.notifications[name].topic_arn,
+                    aurora_cluster_id=self.databases[name].cluster_id,
+                    secondary_aurora_cluster_id=self.databases[config.secondary.region].cluster_id,
+                    table_name=self.table.name,
+                    replications=pairs[name],
+                    other_replications=pairs[other],
+                    function_name=self.functions[name].function_name,
+                    api_name=namer.regional("api", name),
+                    stage_name=config.api.stage_name,
+                    health_check_ids=calculated,
+                    provider=self.providers[name],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        if ROUTE53_METRICS_REGION in self.providers:
+            HealthCheckAlarms(
+                "health-check-alarms",
+                HealthCheckAlarmsArgs(
+                    namer=namer,
+                    health_check_ids=calculated,
+                    topic_arn=self.notifications[ROUTE53_METRICS_REGION].topic_arn,
+                    provider=self.providers[ROUTE53_METRICS_REGION],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        else:
+            pulumi.log.warn(
+                f"Route 53 publishes health-check metrics only in {ROUTE53_METRICS_REGION}, which is not one of "
+                "this stack's regions: no health-check alarms are created (the dashboards still show the checks)",
+                resource=self,
+            )
+        self.access = DrAccess(
+            "dr-access",
+            DrAccessArgs(
+                namer=namer,
+                scope=self._dr_scope(config, namer, account_id, partition),
+                operator_principals=config.monitoring.dr_operator_principals,
+                auditor_principals=config.monitoring.dr_auditor_principals,
+                account_id=account_id,
+                partition=partition,
+                global_provider=self.global_provider,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _dr_scope(
+        self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str], partition: pulumi.Output[str]
+    ) -> pulumi.Output[DrScope]:
+        regions = [r.region for r in config.regions]
+        health = [self.routing.health[r] for r in regions]
+        values = pulumi.Output.all(
+            account_id=account_id,
+            partition=partition,
+            global_cluster_arn=self.global_cluster.arn,
+            cluster_arns=pulumi.Output.all(*(self.databases[r].cluster_arn for r in regions)),
+            table_arns=pulumi.Output.all(self.table.arn, self.table.replica_arn),
+            bucket_arns=pulumi.Output.all(*(b.bucket_arn for b in self.buckets.values())),
+            health_check_ids=pulumi.Output.all(
+                *(check for h in health for check in (h.https_check_id, h.database_check_id, h.calculated_check_id))
+            ),
+            zone_id=self.hosted_zone_id if self.hosted_zone_id is not None else "",
+            topic_arns=pulumi.Output.all(*(self.notifications[r].topic_arn for r in regions)),
+            key_arns=pulumi.Output.all(*(self.keys[r].key_arn for r in regions)),
+            function_arns=pulumi.Output.all(*(self.functions[r].function_arn for r in regions)),
+            dashboard_names=pulumi.Output.all(*(self.monitoring[r].dashboard_name for r in regions)),
+        )
+        domain = config.domain.name if config.domain is not None else None
+        return values.apply(
+            lambda v: DrScope(
+                account_id=v["account_id"],
+                partition=v["partition"],
+                regions=tuple(sorted(regions)),
+                global_cluster_arn=v["global_cluster_arn"],
+                cluster_arns=tuple(sorted(v["cluster_arns"])),
+                table_arns=tuple(sorted(v["table_arns"])),
+                bucket_arns=tuple(sorted(v["bucket_arns"])),
+                health_check_ids=tuple(sorted(v["health_check_ids"])),
+                zone_id=v["zone_id"] or None,
+                domain_name=domain,
+                topic_arns=tuple(sorted(v["topic_arns"])),
+                key_arns=tuple(sorted(v["key_arns"])),
+                function_arns=tuple(sorted(v["function_arns"])),
+                dashboard_names=tuple(sorted(v["dashboard_names"])),
+                alarm_prefix=f"{namer.project}-",
+                suffix=namer.suffix,
+            )
         )
 
     @staticmethod
@@ -434,9 +587,10 @@ class TapStack(pulumi.ComponentResource):
         budget = failover_budget(
             interval_seconds=config.api.health_check_interval_seconds,
             failure_threshold=config.api.health_check_failure_threshold,
-            dns_ttl_seconds=config.api.dns_ttl_seconds,
         )
         outputs["failoverBudgetSeconds"] = pulumi.Output.from_input(str(budget.total))
+        outputs["drOperatorRoleArn"] = self.access.operator_role_arn
+        outputs["drAuditorRoleArn"] = self.access.auditor_role_arn
         if config.domain is not None and self.hosted_zone_id is not None:
             outputs["apiDomainName"] = pulumi.Output.from_input(config.domain.name)
             outputs["apiUrl"] = pulumi.Output.from_input(f"https://{config.domain.name}")
@@ -475,4 +629,6 @@ class TapStack(pulumi.ComponentResource):
             outputs[f"{role}DatabaseAlarmName"] = health.database_alarm_name
             if api.custom_domain_target is not None:
                 outputs[f"{role}ApiDomainTarget"] = api.custom_domain_target
+            outputs[f"{role}DrTopicArn"] = self.notifications[region.region].topic_arn
+            outputs[f"{role}DashboardName"] = self.monitoring[region.region].dashboard_name
         return outputs

@@ -18,7 +18,8 @@ from .settings import Settings
 ROUTES = {"/payments": "POST", "/health": "GET"}
 # Retries stay short: API Gateway gives up after 29 s, and a payment's client retries on 503 anyway.
 _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
-_HEALTH_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1, "mode": "standard"})
+# /health must answer Route 53 within two seconds: no retries, half-second timeouts.
+_HEALTH_CONFIG = Config(connect_timeout=0.5, read_timeout=0.5, retries={"max_attempts": 1, "mode": "standard"})
 
 
 @functools.cache

@@ -34,14 +34,47 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 API_GATEWAY_LOGS_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+INTEGRATION_TIMEOUT_MS = 29_000
+# Everything the deployed stage serves that is not a resource ID: a change to any of it redeploys.
+DEFINITION = {
+    "routes": ROUTES,
+    "schema": PAYMENT_REQUEST_SCHEMA,
+    "required_header": IDEMPOTENCY_HEADER,
+    "validator": {"body": True, "parameters": True},
+    "integration": {"type": "AWS_PROXY", "method": "POST", "timeout_ms": INTEGRATION_TIMEOUT_MS},
+    "authorization": "NONE",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationRecord:
+    """The ACM DNS validation record of the API's name (the same in every region for one account)."""
+
+    fqdn: pulumi.Output[str]
+    name: pulumi.Output[str]
+    value: pulumi.Output[str]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CustomDomainArgs:
-    """The API's public name and the existing hosted zone that holds it."""
+    """The API's public name, the existing hosted zone that holds it, and (in the second region) the
+    validation record the first region created.
+    """
 
     name: str
     zone_id: pulumi.Input[str]
+    shared_validation: ValidationRecord | None = None
+
+
+def same_validation_record(values: list[str]) -> str:
+    """The shared record's FQDN, if this region's certificate asks for exactly that record."""
+    own_name, own_value, shared_name, shared_value, fqdn = values
+    if (own_name, own_value) != (shared_name, shared_value):
+        raise ValueError(
+            f"ACM asks this region for validation record {own_name} -> {own_value}, but the shared record is "
+            f"{shared_name} -> {shared_value}; the regions can no longer share one record"
+        )
+    return fqdn
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -99,6 +132,7 @@ class RegionalApi(pulumi.ComponentResource):
     execute_api_host: pulumi.Output[str]
     custom_domain_target: pulumi.Output[str] | None
     custom_domain_zone_id: pulumi.Output[str] | None
+    validation_record: ValidationRecord | None
 
     def __init__(self, name: str, args: RegionalApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:api:RegionalApi", name, None, opts)
@@ -106,7 +140,7 @@ class RegionalApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         api_name = namer.regional("api", region)
 
-        account = self._logging_account(args, child)
+        account = self._logging_account(args, child) if args.api.manage_api_gateway_account else None
         rest_api = aws.apigateway.RestApi(
             f"{region}-api",
             name=api_name,
@@ -162,7 +196,7 @@ class RegionalApi(pulumi.ComponentResource):
                 type="AWS_PROXY",
                 integration_http_method="POST",
                 uri=args.function_invoke_arn,
-                timeout_milliseconds=29_000,
+                timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
                 opts=child,
             )
             # Only this API, only this route, may invoke the function.
@@ -176,9 +210,9 @@ class RegionalApi(pulumi.ComponentResource):
             )
             deployment_inputs += [api_method, integration]
 
-        # A new deployment whenever the routes or the model change; otherwise the stage keeps serving
-        # the old definition.
-        fingerprint = hashlib.sha256(json.dumps([ROUTES, PAYMENT_REQUEST_SCHEMA], sort_keys=True).encode()).hexdigest()
+        # A new deployment whenever anything the stage serves changes; otherwise it keeps serving the
+        # old definition.
+        fingerprint = hashlib.sha256(json.dumps(DEFINITION, sort_keys=True).encode()).hexdigest()
         deployment = aws.apigateway.Deployment(
             f"{region}-deployment",
             rest_api=rest_api.id,
@@ -202,7 +236,9 @@ class RegionalApi(pulumi.ComponentResource):
             access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
             tags={"Name": namer.regional(f"api-{args.api.stage_name}", region)},
             # Access logging is refused until the account's API Gateway logging role is set.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[account])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[account] if account is not None else [])
+            ),
         )
         aws.apigateway.MethodSettings(
             f"{region}-method-settings",
@@ -243,13 +279,16 @@ class RegionalApi(pulumi.ComponentResource):
         self.execute_api_host = pulumi.Output.concat(rest_api.id, ".execute-api.", region, ".amazonaws.com")
         self.custom_domain_target = None
         self.custom_domain_zone_id = None
+        self.validation_record = None
         if args.domain is not None:
             self._custom_domain(args, args.domain, rest_api, stage, child)
         self.register_outputs({"apiId": self.api_id, "invokeUrl": self.invoke_url})
 
     def _logging_account(self, args: RegionalApiArgs, child: pulumi.ResourceOptions) -> aws.apigateway.Account:
         # API Gateway's CloudWatch role is one setting per account and region: this stack sets it in
-        # its regions (other APIs there then log through the same role).
+        # its regions (other APIs there then log through the same role), and destroying the stack
+        # resets it. Accounts where a platform team owns the setting turn this off
+        # (TapStack:manageApiGatewayAccount: false).
         iam = pulumi.ResourceOptions(parent=self, provider=args.global_provider)
         role = aws.iam.Role(
             f"{args.region}-apigateway-logs-role",
@@ -298,22 +337,32 @@ class RegionalApi(pulumi.ComponentResource):
             opts=child,
         )
         option = certificate.domain_validation_options[0]
-        # ACM asks for the same validation record in every region for one name and account: both
-        # regions may write it.
-        validation_record = aws.route53.Record(
-            f"{region}-api-certificate-validation",
-            zone_id=domain.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=60,
-            allow_overwrite=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=args.global_provider),
-        )
+        own_name, own_value = option.resource_record_name, option.resource_record_value
+        if domain.shared_validation is None:
+            # ACM asks for the same record in every region for one name and account. One resource owns
+            # it (in the anchor region's API) so that no region's change can delete the record the
+            # other region's certificate needs for renewal.
+            record = aws.route53.Record(
+                "api-certificate-validation",
+                zone_id=domain.zone_id,
+                name=own_name,
+                type=option.resource_record_type,
+                records=[own_value],
+                ttl=60,
+                allow_overwrite=True,
+                opts=pulumi.ResourceOptions(parent=self, provider=args.global_provider),
+            )
+            self.validation_record = ValidationRecord(fqdn=record.fqdn, name=own_name, value=own_value)
+            validation_fqdn = record.fqdn
+        else:
+            shared = domain.shared_validation
+            validation_fqdn = pulumi.Output.all(own_name, own_value, shared.name, shared.value, shared.fqdn).apply(
+                lambda values: same_validation_record([str(v) for v in values])
+            )
         validation = aws.acm.CertificateValidation(
             f"{region}-api-certificate-issued",
             certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
+            validation_record_fqdns=[validation_fqdn],
             opts=child,
         )
         domain_name = aws.apigateway.DomainName(

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from lib.config import ApiConfig
+from lib.failover import DATABASE_ALARM_PERIOD_SECONDS, DATABASE_ALARM_PERIODS
 from lib.naming import Namer
 from lib.regions import RegionRole
 
@@ -35,6 +36,7 @@ class RegionEndpoint:
     aurora_min_capacity: float
     domain_target: pulumi.Input[str] | None
     domain_zone_id: pulumi.Input[str] | None
+    topic_arn: pulumi.Input[str]
     provider: aws.Provider
 
 
@@ -105,13 +107,18 @@ class FailoverRouting(pulumi.ComponentResource):
             metric_name="ServerlessDatabaseCapacity",
             dimensions={"DBClusterIdentifier": endpoint.aurora_cluster_id},
             statistic="Minimum",
-            period=60,
-            evaluation_periods=2,
+            period=DATABASE_ALARM_PERIOD_SECONDS,
+            # Five quiet minutes, not two: RDS metrics arrive about a minute late and a maintenance
+            # reboot pauses them; this is the backstop behind /health, and a false alarm fails over.
+            evaluation_periods=DATABASE_ALARM_PERIODS,
+            datapoints_to_alarm=DATABASE_ALARM_PERIODS,
             comparison_operator="LessThanThreshold",
             # A running Serverless v2 cluster never reports less than its minimum capacity.
             threshold=endpoint.aurora_min_capacity,
             # No data means no cluster: failing closed is the point of this alarm.
             treat_missing_data="breaching",
+            alarm_actions=[endpoint.topic_arn],
+            ok_actions=[endpoint.topic_arn],
             opts=pulumi.ResourceOptions(parent=self, provider=endpoint.provider),
         )
         database = aws.route53.HealthCheck(
@@ -143,15 +150,17 @@ class FailoverRouting(pulumi.ComponentResource):
     ) -> None:
         if endpoint.domain_target is None or endpoint.domain_zone_id is None:
             raise ValueError(f"{endpoint.region} has no custom domain to route to")
-        is_primary = endpoint.role is RegionRole.PRIMARY
-        # Keyed by region: after a failover the roles swap and each record only changes its type.
+        role = endpoint.role.value
+        # Keyed by role, not region: a record is not stateful, and Route 53 refuses a second PRIMARY
+        # for a name, so flipping two region-keyed records' types (two separate UPSERTs) would fail.
+        # After a failover the swap changes each record's target and health check in place instead.
         aws.route53.Record(
-            f"{endpoint.region}-api-failover",
+            f"api-failover-{role}",
             zone_id=zone_id,
             name=domain_name,
             type="A",
-            set_identifier=endpoint.region,
-            failover_routing_policies=[{"type": "PRIMARY" if is_primary else "SECONDARY"}],
+            set_identifier=role,
+            failover_routing_policies=[{"type": role.upper()}],
             health_check_id=self.health[endpoint.region].calculated_check_id,
             aliases=[
                 {

@@ -137,12 +137,9 @@ def test_api_custom_domain_per_region(domain_plan: Plan, region: str) -> None:
     stage = one(domain_plan, "aws:apigateway/stage:Stage", region)
     mapping = one(domain_plan, "aws:apigateway/basePathMapping:BasePathMapping", region)
     assert (mapping.inputs["restApi"], mapping.inputs["stageName"]) == (stage.inputs["restApi"], "v1")
-    records = [
-        r for r in domain_plan.of_type("aws:route53/record:Record") if r.name == f"{region}-api-certificate-validation"
-    ]
-    assert len(records) == 1
-    assert records[0].inputs["allowOverwrite"] is True
-    assert records[0].inputs["zoneId"] == domain_plan.outputs["hostedZoneId"]
+    (record,) = [r for r in domain_plan.of_type("aws:route53/record:Record") if r.name == "api-certificate-validation"]
+    assert record.inputs["zoneId"] == domain_plan.outputs["hostedZoneId"]
+    assert validation.inputs["validationRecordFqdns"] == [record.inputs["name"].rstrip(".")]
 
 
 def test_api_domain_outputs(domain_plan: Plan) -> None:
@@ -201,3 +198,29 @@ def test_model_and_function_agree(label: str, body: Any) -> None:
 
 def test_schema_is_valid_draft_4() -> None:
     jsonschema.Draft4Validator.check_schema(PAYMENT_REQUEST_SCHEMA)
+
+
+def test_api_one_validation_record_serves_both_regions(domain_plan: Plan) -> None:
+    records = [r for r in domain_plan.of_type("aws:route53/record:Record") if "validation" in r.name]
+    assert [r.name for r in records] == ["api-certificate-validation"], "one owner, so no region can delete it"
+
+
+def test_api_refuses_diverging_validation_records() -> None:
+    from lib.components.api import same_validation_record  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    assert same_validation_record(["_a.x.", "_v.acm.", "_a.x.", "_v.acm.", "_a.x"]) == "_a.x"
+    with pytest.raises(ValueError, match="can no longer share one record"):
+        same_validation_record(["_a.x.", "_v.acm.", "_b.x.", "_v.acm.", "_b.x"])
+
+
+def test_api_gateway_account_setting_can_be_left_to_the_platform_team() -> None:
+    plan = plan_for({"manageApiGatewayAccount": "false"})
+    assert plan.of_type("aws:apigateway/account:Account") == []
+    assert not [r for r in plan.of_type("aws:iam/role:Role") if "apigw-logs" in r.inputs["name"]]
+    assert plan.of_type("aws:apigateway/stage:Stage"), "the stages remain"
+
+
+def test_api_redeploys_when_the_definition_changes() -> None:
+    from lib.components import api  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    assert {"routes", "schema", "required_header", "validator", "integration"} <= set(api.DEFINITION)

@@ -141,6 +141,9 @@ def test_config_bad_cidrs(cidrs: str, fragment: str) -> None:
         ("auditLogRetentionDays", "30", "at least 365 days"),
         ("receiptRetentionDays", "7", "at least 30 days"),
         ("noncurrentVersionDays", "0", "1 to 365 days"),
+        ("manageApiGatewayAccount", "maybe", "is not true or false"),
+        ("drOperatorPrincipals", '["not-an-arn"]', "is not an IAM role, user or account-root ARN"),
+        ("auroraLagThresholdMs", "0", "must be 1 to 60000 ms"),
     ],
 )
 def test_config_problem_names_key_and_reason(key: str, value: str, fragment: str) -> None:

@@ -53,6 +53,9 @@ def test_database_check_uses_an_alarm_in_the_clusters_region(plan: Plan, region:
     assert alarm.inputs["treatMissingData"] == "breaching"
     assert alarm.inputs["comparisonOperator"] == "LessThanThreshold"
     assert alarm.inputs["threshold"] == plan.config.database.min_capacity
+    assert alarm.inputs["evaluationPeriods"] == alarm.inputs["datapointsToAlarm"] == 5, "a false alarm fails over"
+    assert alarm.inputs["statistic"] == "Minimum", "Route 53 accepts standard statistics only"
+    assert "extendedStatistic" not in alarm.inputs
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -83,7 +86,7 @@ def test_failover_record_pair(domain_plan: Plan) -> None:
         record = records[policy]
         assert record.inputs["name"] == "pay.example.net"
         assert record.inputs["type"] == "A"
-        assert record.inputs["setIdentifier"] == region
+        assert record.inputs["setIdentifier"] == role
         assert record.inputs["healthCheckId"] == check(domain_plan, f"{region}-region-health").id
         assert record.inputs["healthCheckId"] == domain_plan.outputs[f"{role}HealthCheckId"]
         (alias,) = record.inputs["aliases"]
@@ -96,14 +99,14 @@ def test_health_check_settings_follow_config() -> None:
     plan = plan_for({"healthCheckIntervalSeconds": "30", "healthCheckFailureThreshold": "2"})
     https = check(plan, "us-east-1-api-health")
     assert (https.inputs["requestInterval"], https.inputs["failureThreshold"]) == (30, 2)
-    assert plan.outputs["failoverBudgetSeconds"] == str(30 * 2 + 10 + 60)
+    assert plan.outputs["failoverBudgetSeconds"] == str(30 * 2 + 30 + 10 + 60)
 
 
 def test_failover_budget_defaults() -> None:
-    budget = failover_budget(interval_seconds=10, failure_threshold=3, dns_ttl_seconds=60)
+    budget = failover_budget(interval_seconds=10, failure_threshold=3)
     assert budget.http_detection == 30, "Route 53 must notice within about half a minute"
-    assert budget.total == 100
-    assert budget.total_via_database_alarm == 250
+    assert budget.total == 30 + 10 + 10 + 60
+    assert budget.total_via_database_alarm == 5 * 60 + 60 + 10 + 60
 
 
 def test_plan_summary_shows_the_budget(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,6 +115,26 @@ def test_plan_summary_shows_the_budget(capsys: pytest.CaptureFixture[str], monke
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
     assert main(["plan"]) == 0
     out = capsys.readouterr().out
-    assert "failover budget: about 100 s" in out
+    assert "failover budget: about 110 s" in out
     assert "PRIMARY -> us-east-1" in out
     assert "SECONDARY -> us-east-2" in out
+
+
+def test_swapping_roles_re_points_the_records_instead_of_flipping_types() -> None:
+    """Route 53 refuses a second PRIMARY for a name: the two records keep their types for ever."""
+    before = plan_for(DOMAIN)
+    after = plan_for(DOMAIN | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
+    for plan in (before, after):
+        policies = {
+            r.name: (r.inputs["setIdentifier"], r.inputs["failoverRoutingPolicies"][0]["type"])
+            for r in plan.of_type("aws:route53/record:Record")
+            if r.inputs.get("failoverRoutingPolicies")
+        }
+        assert policies == {
+            "api-failover-primary": ("primary", "PRIMARY"),
+            "api-failover-secondary": ("secondary", "SECONDARY"),
+        }
+    assert (
+        before.named("api-failover-primary").inputs["healthCheckId"]
+        == after.named("api-failover-secondary").inputs["healthCheckId"]
+    )

@@ -103,8 +103,14 @@ def test_stack_outputs_are_all_strings_and_secret_free(plan: Plan) -> None:
 
 
 DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
-# The only inputs that follow the role: which failover record is PRIMARY.
-ROLE_DEPENDENT = {"aws:route53/record:Record": {"failoverRoutingPolicies"}}
+# The only inputs that follow the role: which failover record is PRIMARY, which region's lag alarms
+# page (the metric exists only for the secondary), and the dashboards' headers and lag widget.
+ROLE_DEPENDENT = {
+    # The failover records are keyed by role: a swap re-points them instead of flipping their types.
+    "aws:route53/record:Record": {"aliases", "healthCheckId"},
+    "aws:cloudwatch/metricAlarm:MetricAlarm": {"actionsEnabled", "treatMissingData"},
+    "aws:cloudwatch/dashboard:Dashboard": {"dashboardBody"},
+}
 
 
 @pytest.mark.parametrize("raw", [{}, DOMAIN], ids=["no-domain", "domain"])
@@ -127,13 +133,14 @@ def test_stack_role_swap_replaces_nothing(raw: dict[str, str]) -> None:
             changed.append(old.name)
     assert not changed, f"role swap changes {changed}"
     assert after.outputs["primaryVpcId"] == before.outputs["secondaryVpcId"]
-    flipped = {
-        r.name: r.inputs["failoverRoutingPolicies"][0]["type"]
+    targets = {
+        r.inputs["setIdentifier"]: r.inputs["aliases"][0]["name"]
         for r in after.of_type("aws:route53/record:Record")
         if r.inputs.get("failoverRoutingPolicies")
     }
     if raw:
-        assert flipped == {"us-east-1-api-failover": "SECONDARY", "us-east-2-api-failover": "PRIMARY"}
+        assert ".us-east-2." in targets["primary"], "after the swap PRIMARY answers with us-east-2"
+        assert ".us-east-1." in targets["secondary"]
 
 
 def test_stack_warns_when_the_anchor_is_not_pinned() -> None:

@@ -1,0 +1,284 @@
+"""DrAccess: the roles people assume on the day of an outage.
+
+``dr-operator-<suffix>`` may do exactly what the failover procedure needs, on this stack's resources,
+in its two regions; ``dr-auditor-<suffix>`` may only read the same things. Both require MFA and
+sessions of at most an hour. No statement grants a wildcard action.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from lib.naming import Namer
+from lib.regions import ROUTE53_METRICS_REGION
+
+SESSION_SECONDS = 3600
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DrScope:
+    """The ARNs and names the DR roles act on (resolved values)."""
+
+    account_id: str
+    partition: str
+    regions: tuple[str, ...]
+    global_cluster_arn: str
+    cluster_arns: tuple[str, ...]
+    table_arns: tuple[str, ...]
+    bucket_arns: tuple[str, ...]
+    health_check_ids: tuple[str, ...]
+    zone_id: str | None
+    domain_name: str | None
+    topic_arns: tuple[str, ...]
+    key_arns: tuple[str, ...]
+    function_arns: tuple[str, ...]
+    dashboard_names: tuple[str, ...]
+    alarm_prefix: str
+    suffix: str
+
+    def health_check_arns(self) -> list[str]:
+        """Route 53 health check ARNs (global: no region, no account)."""
+        return [f"arn:{self.partition}:route53:::healthcheck/{check}" for check in self.health_check_ids]
+
+    def alarm_arns(self) -> list[str]:
+        """This stack's alarms in its regions and in Route 53's metrics region."""
+        regions = sorted({*self.regions, ROUTE53_METRICS_REGION})
+        return [
+            f"arn:{self.partition}:cloudwatch:{region}:{self.account_id}:alarm:{self.alarm_prefix}*-{self.suffix}"
+            for region in regions
+        ]
+
+    def in_regions(self) -> dict[str, Any]:
+        """Condition limiting regional calls to the stack's regions."""
+        return {"StringEquals": {"aws:RequestedRegion": list(self.regions)}}
+
+
+def trust_policy(principals: Sequence[str], *, account_id: str, partition: str) -> dict[str, Any]:
+    """Assumable by the configured principals (or, if none, by this account's IAM principals that are
+    allowed sts:AssumeRole on the role), only with MFA.
+    """
+    trusted = list(principals) or [f"arn:{partition}:iam::{account_id}:root"]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": trusted},
+                "Action": "sts:AssumeRole",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ],
+    }
+
+
+def _metrics_statement(scope: DrScope) -> dict[str, Any]:
+    # GetMetricData and ListMetrics take no resource ARNs; the region condition still applies.
+    return {
+        "Sid": "ReadMetrics",
+        "Effect": "Allow",
+        "Action": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": sorted({*scope.regions, ROUTE53_METRICS_REGION})}},
+    }
+
+
+def operator_policy(scope: DrScope) -> dict[str, Any]:
+    """What the failover procedure needs: global cluster switchover, failover and removal; reading the
+    database; reading and updating the health checks; changing the API's record; reading metrics and
+    alarms; publishing to the DR topics.
+    """
+    databases = [scope.global_cluster_arn, *scope.cluster_arns]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "SwitchOrFailOverTheGlobalDatabase",
+            "Effect": "Allow",
+            "Action": ["rds:FailoverGlobalCluster", "rds:RemoveFromGlobalCluster", "rds:SwitchoverGlobalCluster"],
+            "Resource": databases,
+            "Condition": scope.in_regions(),
+        },
+        {
+            "Sid": "DescribeTheDatabase",
+            "Effect": "Allow",
+            "Action": ["rds:DescribeDBClusters", "rds:DescribeGlobalClusters"],
+            "Resource": databases,
+            "Condition": scope.in_regions(),
+        },
+        {
+            "Sid": "ReadAndUpdateHealthChecks",
+            "Effect": "Allow",
+            "Action": ["route53:GetHealthCheck", "route53:GetHealthCheckStatus", "route53:UpdateHealthCheck"],
+            "Resource": scope.health_check_arns(),
+        },
+        _metrics_statement(scope),
+        {
+            "Sid": "ReadAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DescribeAlarms"],
+            "Resource": scope.alarm_arns(),
+        },
+        {
+            "Sid": "NotifyOperations",
+            "Effect": "Allow",
+            "Action": ["sns:Publish"],
+            "Resource": list(scope.topic_arns),
+        },
+        {
+            # The topics are KMS-encrypted: publishing needs the key, through SNS only.
+            "Sid": "EncryptNotifications",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": list(scope.key_arns),
+            "Condition": {"StringEquals": {"kms:ViaService": [f"sns.{r}.amazonaws.com" for r in scope.regions]}},
+        },
+    ]
+    if scope.zone_id is not None and scope.domain_name is not None:
+        statements.append(
+            {
+                "Sid": "ChangeTheApiRecordOnly",
+                "Effect": "Allow",
+                "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+                "Resource": [f"arn:{scope.partition}:route53:::hostedzone/{scope.zone_id}"],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def auditor_policy(scope: DrScope) -> dict[str, Any]:
+    """Read-only: the same resources as the operator, and their replication and encryption settings."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DescribeTheDatabase",
+            "Effect": "Allow",
+            "Action": ["rds:DescribeDBClusters", "rds:DescribeGlobalClusters"],
+            "Resource": [scope.global_cluster_arn, *scope.cluster_arns],
+            "Condition": scope.in_regions(),
+        },
+        {
+            "Sid": "DescribeTheTable",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive"],
+            "Resource": list(scope.table_arns),
+        },
+        {
+            "Sid": "ReadBucketSettings",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetBucketPolicy",
+                "s3:GetBucketVersioning",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+            ],
+            "Resource": list(scope.bucket_arns),
+        },
+        {
+            "Sid": "ReadHealthChecks",
+            "Effect": "Allow",
+            "Action": ["route53:GetHealthCheck", "route53:GetHealthCheckStatus"],
+            "Resource": scope.health_check_arns(),
+        },
+        _metrics_statement(scope),
+        {
+            "Sid": "ReadAlarmsAndDashboards",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard"],
+            "Resource": [
+                *scope.alarm_arns(),
+                *(
+                    f"arn:{scope.partition}:cloudwatch::{scope.account_id}:dashboard/{name}"
+                    for name in scope.dashboard_names
+                ),
+            ],
+        },
+        {
+            "Sid": "ReadTopics",
+            "Effect": "Allow",
+            "Action": ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
+            "Resource": list(scope.topic_arns),
+        },
+        {
+            "Sid": "ReadKeys",
+            "Effect": "Allow",
+            "Action": ["kms:DescribeKey", "kms:GetKeyRotationStatus"],
+            "Resource": list(scope.key_arns),
+        },
+        {
+            "Sid": "ReadFunctions",
+            "Effect": "Allow",
+            "Action": ["lambda:GetFunctionConfiguration"],
+            "Resource": list(scope.function_arns),
+        },
+    ]
+    if scope.zone_id is not None:
+        statements.append(
+            {
+                "Sid": "ReadTheZone",
+                "Effect": "Allow",
+                "Action": ["route53:ListResourceRecordSets"],
+                "Resource": [f"arn:{scope.partition}:route53:::hostedzone/{scope.zone_id}"],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _trust_json(principals: Sequence[str]) -> Callable[[list[str]], str]:
+    trusted = list(principals)
+    return lambda values: json.dumps(trust_policy(trusted, account_id=values[0], partition=values[1]))
+
+
+def _policy_json(build: Callable[[DrScope], dict[str, Any]]) -> Callable[[DrScope], str]:
+    return lambda scope: json.dumps(build(scope))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DrAccessArgs:
+    """The scope (as Outputs) and who may assume each role."""
+
+    namer: Namer
+    scope: pulumi.Output[DrScope]
+    operator_principals: Sequence[str]
+    auditor_principals: Sequence[str]
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    global_provider: aws.Provider
+
+
+class DrAccess(pulumi.ComponentResource):
+    """The operator and auditor roles."""
+
+    operator_role_arn: pulumi.Output[str]
+    auditor_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DrAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:access:DrAccess", name, None, opts)
+        on_global = pulumi.ResourceOptions(parent=self, provider=args.global_provider)
+        arns = {}
+        for role, principals, policy in (
+            ("dr-operator", args.operator_principals, operator_policy),
+            ("dr-auditor", args.auditor_principals, auditor_policy),
+        ):
+            iam_role = aws.iam.Role(
+                role,
+                name=args.namer.plain(role),
+                description=f"Payments DR: {role.removeprefix('dr-')} (MFA, one-hour sessions)",
+                assume_role_policy=pulumi.Output.all(args.account_id, args.partition).apply(_trust_json(principals)),
+                max_session_duration=SESSION_SECONDS,
+                opts=on_global,
+            )
+            aws.iam.RolePolicy(
+                f"{role}-policy",
+                name=args.namer.plain(role),
+                role=iam_role.id,
+                policy=args.scope.apply(_policy_json(policy)),
+                opts=on_global,
+            )
+            arns[role] = iam_role.arn
+        self.operator_role_arn = arns["dr-operator"]
+        self.auditor_role_arn = arns["dr-auditor"]
+        self.register_outputs({"operatorRoleArn": self.operator_role_arn, "auditorRoleArn": self.auditor_role_arn})
