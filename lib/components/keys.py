@@ -172,87 +172,68 @@ class RegionalKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegionalKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:security:RegionalKey", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        policy = pulumi.Output.all(args.account_id, args.partition, args.dns_suffix).apply(
-            lambda values: json.dumps(
-                key_policy(account_id=values[0], partition=values[1], region=args.region, dns_suffix=values[2])
-            )
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        data_key = self._key(
+            "key",
+            purpose="data",
+            description="Payments data key",
+            primary_arn=args.primary_key_arn,
+            policy=pulumi.Output.all(args.account_id, args.partition, args.dns_suffix).apply(
+                lambda values: json.dumps(
+                    key_policy(account_id=values[0], partition=values[1], region=args.region, dns_suffix=values[2])
+                )
+            ),
+            # Rotation is a property of the primary: AWS rotates the replicas' material with it.
+            primary_settings={"enable_key_rotation": True, "rotation_period_in_days": 365},
         )
-        description = f"Payments data key ({args.region}), environment {args.namer.suffix}"
-        key: aws.kms.Key | aws.kms.ReplicaKey
-        if args.primary_key_arn is None:
-            key = aws.kms.Key(
-                f"{args.region}-key",
-                description=description,
-                multi_region=True,
-                # Rotation is a property of the primary: AWS rotates the replicas' material with it.
-                enable_key_rotation=True,
-                rotation_period_in_days=365,
-                deletion_window_in_days=args.deletion_window_days,
-                policy=policy,
-                tags={"Name": args.namer.regional("data-key", args.region)},
-                opts=child,
-            )
-        else:
-            key = aws.kms.ReplicaKey(
-                f"{args.region}-key",
-                description=description,
-                primary_key_arn=args.primary_key_arn,
-                deletion_window_in_days=args.deletion_window_days,
-                policy=policy,
-                tags={"Name": args.namer.regional("data-key", args.region)},
-                opts=child,
-            )
-        alias = aws.kms.Alias(
-            f"{args.region}-key-alias",
-            name=f"alias/{args.namer.name('data')}",
-            target_key_id=key.key_id,
-            opts=child,
+        fingerprint_key = self._key(
+            "fingerprint-key",
+            purpose="fingerprint",
+            description="Payments card fingerprint HMAC key",
+            primary_arn=args.primary_fingerprint_key_arn,
+            policy=pulumi.Output.all(args.account_id, args.partition, *args.mac_role_arns).apply(
+                lambda values: json.dumps(
+                    fingerprint_key_policy(account_id=values[0], partition=values[1], mac_role_arns=values[2:])
+                )
+            ),
+            # HMAC keys cannot rotate automatically; a rotation would change every fingerprint anyway.
+            primary_settings={"customer_master_key_spec": "HMAC_256", "key_usage": "GENERATE_VERIFY_MAC"},
         )
-        self.key_arn = key.arn
-        self.key_id = key.key_id
-        self.alias_name = alias.name
-        self.fingerprint_key_arn = self._fingerprint_key(args, child)
+        self.key_arn = data_key.arn
+        self.key_id = data_key.key_id
+        self.alias_name = pulumi.Output.from_input(f"alias/{args.namer.name('data')}")
+        self.fingerprint_key_arn = fingerprint_key.arn
         self.register_outputs(
             {"keyArn": self.key_arn, "aliasName": self.alias_name, "fingerprintKeyArn": self.fingerprint_key_arn}
         )
 
-    def _fingerprint_key(self, args: RegionalKeyArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        policy = pulumi.Output.all(args.account_id, args.partition, *args.mac_role_arns).apply(
-            lambda values: json.dumps(
-                fingerprint_key_policy(account_id=values[0], partition=values[1], mac_role_arns=values[2:])
-            )
-        )
-        description = f"Payments card fingerprint HMAC key ({args.region}), environment {args.namer.suffix}"
-        name_tag = {"Name": args.namer.regional("fingerprint-key", args.region)}
+    def _key(
+        self,
+        resource: str,
+        *,
+        purpose: str,
+        description: str,
+        primary_arn: pulumi.Input[str] | None,
+        policy: pulumi.Output[str],
+        primary_settings: dict[str, Any],
+    ) -> aws.kms.Key | aws.kms.ReplicaKey:
+        """The multi-Region primary key (anchor region) or its replica, and the key's alias."""
+        args = self._args
+        name = f"{args.region}-{resource}"
+        common: dict[str, Any] = {
+            "description": f"{description} ({args.region}), environment {args.namer.suffix}",
+            "deletion_window_in_days": args.deletion_window_days,
+            "policy": policy,
+            "tags": {"Name": args.namer.regional(f"{purpose}-key", args.region)},
+            "opts": self._child,
+        }
         key: aws.kms.Key | aws.kms.ReplicaKey
-        if args.primary_fingerprint_key_arn is None:
-            # HMAC keys cannot rotate automatically; a rotation would change every fingerprint anyway.
-            key = aws.kms.Key(
-                f"{args.region}-fingerprint-key",
-                description=description,
-                multi_region=True,
-                customer_master_key_spec="HMAC_256",
-                key_usage="GENERATE_VERIFY_MAC",
-                deletion_window_in_days=args.deletion_window_days,
-                policy=policy,
-                tags=name_tag,
-                opts=child,
-            )
+        if primary_arn is None:
+            key = aws.kms.Key(name, multi_region=True, **primary_settings, **common)
         else:
-            key = aws.kms.ReplicaKey(
-                f"{args.region}-fingerprint-key",
-                description=description,
-                primary_key_arn=args.primary_fingerprint_key_arn,
-                deletion_window_in_days=args.deletion_window_days,
-                policy=policy,
-                tags=name_tag,
-                opts=child,
-            )
+            key = aws.kms.ReplicaKey(name, primary_key_arn=primary_arn, **common)
         aws.kms.Alias(
-            f"{args.region}-fingerprint-key-alias",
-            name=f"alias/{args.namer.name('fingerprint')}",
-            target_key_id=key.key_id,
-            opts=child,
+            f"{name}-alias", name=f"alias/{args.namer.name(purpose)}", target_key_id=key.key_id, opts=self._child
         )
-        return key.arn
+        return key
