@@ -14,7 +14,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from lib.components.access import DrAccess, DrAccessArgs, DrScope
+from lib.components.access import OPERATOR_ROLE, DrAccess, DrAccessArgs, DrScope
 from lib.components.api import CustomDomainArgs, RegionalApi, RegionalApiArgs
 from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
 from lib.components.dns import FailoverRouting, FailoverRoutingArgs, RegionEndpoint
@@ -432,6 +432,10 @@ class TapStack(pulumi.ComponentResource):
                     account_id=account_id,
                     partition=partition,
                     emails=config.alert_emails,
+                    # Known before the role exists (the roles come last): its name is fixed.
+                    operator_role_arn=pulumi.Output.concat(
+                        "arn:", partition, ":iam::", account_id, ":role/", namer.plain(OPERATOR_ROLE)
+                    ),
                     provider=self.providers[region.region],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -550,7 +554,6 @@ class TapStack(pulumi.ComponentResource):
                 key_arns=tuple(sorted(v["key_arns"])),
                 function_arns=tuple(sorted(v["function_arns"])),
                 dashboard_names=tuple(sorted(v["dashboard_names"])),
-                alarm_prefix=f"{namer.project}-",
                 suffix=namer.suffix,
             )
         )

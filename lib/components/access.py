@@ -19,6 +19,8 @@ from lib.naming import Namer
 from lib.regions import ROUTE53_METRICS_REGION
 
 SESSION_SECONDS = 3600
+OPERATOR_ROLE = "dr-operator"
+AUDITOR_ROLE = "dr-auditor"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -39,7 +41,6 @@ class DrScope:
     key_arns: tuple[str, ...]
     function_arns: tuple[str, ...]
     dashboard_names: tuple[str, ...]
-    alarm_prefix: str
     suffix: str
 
     def health_check_arns(self) -> list[str]:
@@ -47,12 +48,15 @@ class DrScope:
         return [f"arn:{self.partition}:route53:::healthcheck/{check}" for check in self.health_check_ids]
 
     def alarm_arns(self) -> list[str]:
-        """This stack's alarms in its regions and in Route 53's metrics region."""
+        """Alarms in the stack's regions and Route 53's metrics region. DescribeAlarms is a list action:
+        a call filtered by prefix is authorised against ``alarm:*``, so a name pattern would refuse it.
+        """
         regions = sorted({*self.regions, ROUTE53_METRICS_REGION})
-        return [
-            f"arn:{self.partition}:cloudwatch:{region}:{self.account_id}:alarm:{self.alarm_prefix}*-{self.suffix}"
-            for region in regions
-        ]
+        return [f"arn:{self.partition}:cloudwatch:{region}:{self.account_id}:alarm:*" for region in regions]
+
+    def dashboard_arns(self) -> list[str]:
+        """This stack's dashboards (global ARNs)."""
+        return [f"arn:{self.partition}:cloudwatch::{self.account_id}:dashboard/{name}" for name in self.dashboard_names]
 
     def in_regions(self) -> dict[str, Any]:
         """Condition limiting regional calls to the stack's regions."""
@@ -123,6 +127,12 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
             "Resource": scope.alarm_arns(),
         },
         {
+            "Sid": "ReadDashboards",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:GetDashboard"],
+            "Resource": scope.dashboard_arns(),
+        },
+        {
             "Sid": "NotifyOperations",
             "Effect": "Allow",
             "Action": ["sns:Publish"],
@@ -138,14 +148,21 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
         },
     ]
     if scope.zone_id is not None and scope.domain_name is not None:
-        statements.append(
+        zone = [f"arn:{scope.partition}:route53:::hostedzone/{scope.zone_id}"]
+        statements += [
             {
                 "Sid": "ChangeTheApiRecordOnly",
                 "Effect": "Allow",
-                "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
-                "Resource": [f"arn:{scope.partition}:route53:::hostedzone/{scope.zone_id}"],
-            }
-        )
+                "Action": ["route53:ChangeResourceRecordSets"],
+                "Resource": zone,
+                "Condition": {
+                    "ForAllValues:StringEquals": {
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [scope.domain_name]
+                    }
+                },
+            },
+            {"Sid": "ListTheZone", "Effect": "Allow", "Action": ["route53:ListResourceRecordSets"], "Resource": zone},
+        ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -260,8 +277,8 @@ class DrAccess(pulumi.ComponentResource):
         on_global = pulumi.ResourceOptions(parent=self, provider=args.global_provider)
         arns = {}
         for role, principals, policy in (
-            ("dr-operator", args.operator_principals, operator_policy),
-            ("dr-auditor", args.auditor_principals, auditor_policy),
+            (OPERATOR_ROLE, args.operator_principals, operator_policy),
+            (AUDITOR_ROLE, args.auditor_principals, auditor_policy),
         ):
             iam_role = aws.iam.Role(
                 role,
@@ -279,6 +296,6 @@ class DrAccess(pulumi.ComponentResource):
                 opts=on_global,
             )
             arns[role] = iam_role.arn
-        self.operator_role_arn = arns["dr-operator"]
-        self.auditor_role_arn = arns["dr-auditor"]
+        self.operator_role_arn = arns[OPERATOR_ROLE]
+        self.auditor_role_arn = arns[AUDITOR_ROLE]
         self.register_outputs({"operatorRoleArn": self.operator_role_arn, "auditorRoleArn": self.auditor_role_arn})

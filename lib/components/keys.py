@@ -149,12 +149,22 @@ def key_policy(*, account_id: str, partition: str, region: str, dns_suffix: str)
                 },
             },
             {
-                "Sid": "AlarmsAndEventsPublishToEncryptedTopics",
+                "Sid": "AlarmsPublishToEncryptedTopics",
                 "Effect": "Allow",
-                "Principal": {"Service": [f"cloudwatch.{dns_suffix}", f"events.{dns_suffix}"]},
+                "Principal": {"Service": f"cloudwatch.{dns_suffix}"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+            {
+                # EventBridge's calls to KMS for an encrypted topic carry no aws:SourceAccount or
+                # aws:SourceArn (the SNS guide says those conditions are not supported for
+                # EventBridge-to-encrypted-topic delivery): a condition on them drops every event.
+                "Sid": "EventsPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": f"events.{dns_suffix}"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
             },
         ],
     }

@@ -106,6 +106,8 @@ ALARM_ACTIONS: dict[str, str] = {
     "growing, data written now would be lost in an unplanned failover: tell the payments lead.",
     "aurora-rpo-lag": "Same as replication lag: the recovery point is behind; do not fail over without "
     "AllowDataLoss being an explicit decision.",
+    "aurora-lag-not-reported": "The secondary cluster reports no replication lag: replication is broken, or a "
+    "switchover or failover happened and the stack's roles are stale (runbook section 5).",
     "dynamodb-replication-latency": "Check the table's ReplicationLatency by region pair and throttling; "
     "retries may see stale idempotency records in the other region.",
     "s3-replication-failed": "Open the bucket's replication metrics and the destination key policy; "
@@ -171,10 +173,10 @@ class RegionalMonitoring(pulumi.ComponentResource):
         is_secondary = args.role is RegionRole.SECONDARY
         for metric in ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"):
             base = "aurora-replication-lag" if metric == "AuroraGlobalDBReplicationLag" else "aurora-rpo-lag"
-            # The metric exists only for the secondary cluster, in the secondary region. Both regions
-            # carry the alarm so that a role swap changes settings, not resources: it pages where the
-            # region is secondary; where it is primary it is silent and reads missing data as fine.
-            # In the secondary, missing data pages: a lag that is not reported is a lag not known.
+            # The metric exists only for the secondary cluster, in the secondary region. The lag alarm
+            # pages in both regions and reads missing data as fine: after a switchover or failover it
+            # watches the new secondary at once, before anyone has reconciled the stack. Two of three
+            # minutes, because RDS metrics arrive late and one late point would page and clear.
             self._alarm(
                 base,
                 namespace="AWS/RDS",
@@ -182,11 +184,27 @@ class RegionalMonitoring(pulumi.ComponentResource):
                 dimensions={"DBClusterIdentifier": args.aurora_cluster_id},
                 statistic="Maximum",
                 period=60,
-                evaluation_periods=1,
+                evaluation_periods=3,
+                datapoints=2,
                 threshold=t.aurora_lag_threshold_ms,
-                missing="breaching" if is_secondary else "notBreaching",
-                actions_enabled=is_secondary,
+                missing="notBreaching",
             )
+        # Missing lag is its own alarm: where the config says secondary, no lag reported for five minutes
+        # means replication is broken or the roles changed; either way the on-call engineer acts (and
+        # after a switchover, this page is the reminder to reconcile the stack).
+        self._alarm(
+            "aurora-lag-not-reported",
+            namespace="AWS/RDS",
+            metric="AuroraGlobalDBReplicationLag",
+            dimensions={"DBClusterIdentifier": args.aurora_cluster_id},
+            statistic="SampleCount",
+            period=60,
+            evaluation_periods=5,
+            threshold=1,
+            comparison="LessThanThreshold",
+            missing="breaching" if is_secondary else "notBreaching",
+            actions_enabled=is_secondary,
+        )
         self._alarm(
             "dynamodb-replication-latency",
             namespace="AWS/DynamoDB",
@@ -299,6 +317,8 @@ class RegionalMonitoring(pulumi.ComponentResource):
         extended_statistic: str | None = None,
         suffix: str | None = None,
         actions_enabled: bool = True,
+        datapoints: int | None = None,
+        comparison: str = "GreaterThanThreshold",
     ) -> None:
         args = self._args
         key = f"{base}-{suffix}" if suffix else base
@@ -313,9 +333,9 @@ class RegionalMonitoring(pulumi.ComponentResource):
             extended_statistic=extended_statistic,
             period=period,
             evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=evaluation_periods,
+            datapoints_to_alarm=datapoints or evaluation_periods,
             threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
+            comparison_operator=comparison,
             treat_missing_data=missing,
             actions_enabled=actions_enabled,
             alarm_actions=[args.topic_arn],

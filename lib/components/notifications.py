@@ -26,6 +26,7 @@ GLOBAL_FAILOVER_EVENT_IDS: tuple[str, ...] = (
     "RDS-EVENT-0239",
 )
 RUNBOOK = "docs/runbook.md"
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 
 def failover_event_pattern() -> dict[str, Any]:
@@ -41,9 +42,10 @@ def failover_event_pattern() -> dict[str, Any]:
     }
 
 
-def topic_policy(*, topic_arn: str, account_id: str, partition: str) -> dict[str, Any]:
-    """CloudWatch alarms and EventBridge rules of this account may publish; the account manages the
-    topic; nothing reaches it without TLS.
+def topic_policy(*, topic_arn: str, account_id: str, partition: str, operator_role_arn: str) -> dict[str, Any]:
+    """CloudWatch alarms and EventBridge rules of this account may publish, and so may the DR operator
+    role; every other publisher is denied, even one whose IAM policy allows sns:Publish; the account
+    manages the topic; nothing reaches it without TLS.
     """
     return {
         "Version": "2012-10-17",
@@ -51,7 +53,7 @@ def topic_policy(*, topic_arn: str, account_id: str, partition: str) -> dict[str
             {
                 "Sid": "AlarmsAndRulesOfThisAccountPublish",
                 "Effect": "Allow",
-                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                "Principal": {"Service": list(PUBLISHING_SERVICES)},
                 "Action": "sns:Publish",
                 "Resource": topic_arn,
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
@@ -67,6 +69,19 @@ def topic_policy(*, topic_arn: str, account_id: str, partition: str) -> dict[str
                     "sns:Subscribe",
                 ],
                 "Resource": topic_arn,
+            },
+            {
+                # A service call carries aws:PrincipalServiceName, a role session aws:PrincipalArn:
+                # the Deny applies unless one of them is an allowed publisher.
+                "Sid": "DenyOtherPublishers",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringNotEqualsIfExists": {"aws:PrincipalServiceName": list(PUBLISHING_SERVICES)},
+                    "ArnNotEqualsIfExists": {"aws:PrincipalArn": operator_role_arn},
+                },
             },
             {
                 "Sid": "DenyInsecureTransport",
@@ -90,6 +105,7 @@ class DrNotificationsArgs:
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
     emails: Sequence[str]
+    operator_role_arn: pulumi.Input[str]
     provider: aws.Provider
 
 
@@ -113,8 +129,10 @@ class DrNotifications(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{region}-dr-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, args.account_id, args.partition).apply(
-                lambda v: json.dumps(topic_policy(topic_arn=v[0], account_id=v[1], partition=v[2]))
+            policy=pulumi.Output.all(topic.arn, args.account_id, args.partition, args.operator_role_arn).apply(
+                lambda v: json.dumps(
+                    topic_policy(topic_arn=v[0], account_id=v[1], partition=v[2], operator_role_arn=v[3])
+                )
             ),
             opts=child,
         )
@@ -149,6 +167,25 @@ class DrNotifications(pulumi.ComponentResource):
                     'then swap TapStack:primaryRegion and TapStack:secondaryRegion and run pulumi up."'
                 ),
             },
+            opts=child,
+        )
+        # A rule that cannot deliver (a key policy, a deleted topic) fails silently unless watched.
+        aws.cloudwatch.MetricAlarm(
+            f"{region}-global-failover-delivery",
+            name=namer.regional("failover-events-undelivered", region),
+            alarm_description="Failover events could not be delivered to the DR topic: check the topic's key "
+            "policy and the rule's target; read the RDS events in the console meanwhile.",
+            namespace="AWS/Events",
+            metric_name="FailedInvocations",
+            dimensions={"RuleName": rule.name},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
             opts=child,
         )
         self.topic_arn = topic.arn

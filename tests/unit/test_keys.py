@@ -73,9 +73,12 @@ def test_keys_policy_is_regional_and_has_no_wildcard_action(plan: Plan, type_tok
 
 def test_key_policy_never_lets_the_account_decrypt_directly() -> None:
     statements = key_policy(account_id="1", partition="aws", region="r", dns_suffix="amazonaws.com")["Statement"]
-    unconditional = [s for s in statements if "Condition" not in s]
+    account = [st for st in statements if st["Principal"] == {"AWS": "arn:aws:iam::1:root"}]
+    unconditional = [st for st in account if "Condition" not in st]
     assert len(unconditional) == 1
-    assert "kms:Decrypt" not in unconditional[0]["Action"]
+    assert "kms:Decrypt" not in unconditional[0]["Action"], "the account decrypts only through stack services"
+    services = [st for st in statements if "Service" in st["Principal"]]
+    assert all(st["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"] or "Condition" in st for st in services)
 
 
 def test_fingerprint_key_is_a_multi_region_hmac_pair(plan: Plan) -> None:

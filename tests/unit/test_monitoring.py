@@ -39,6 +39,14 @@ def test_topic_is_encrypted_and_only_alarms_and_rules_publish(plan: Plan, region
     assert topic.inputs["kmsMasterKeyId"].startswith(f"arn:aws:kms:{region}:")
     (policy,) = [p for p in plan.of_type("aws:sns/topicPolicy:TopicPolicy") if p.region == region]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    deny = statements["DenyOtherPublishers"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {
+        "StringNotEqualsIfExists": {"aws:PrincipalServiceName": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+        "ArnNotEqualsIfExists": {"aws:PrincipalArn": "arn:aws:iam::444455556666:role/dr-operator-unit"},
+    }
+    roles = {r.inputs["name"] for r in plan.of_type("aws:iam/role:Role")}
+    assert "dr-operator-unit" in roles, "the publisher the Deny exempts must be the real operator role"
     publish = statements["AlarmsAndRulesOfThisAccountPublish"]
     assert publish["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}
     assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": "444455556666"}}
@@ -58,39 +66,44 @@ def test_email_subscriptions_follow_config() -> None:
     assert all(s.inputs["protocol"] == "email" for s in subscriptions)
 
 
-def test_lag_alarms_watch_the_secondary_cluster_in_the_secondary_region(plan: Plan) -> None:
+def test_lag_alarms_watch_each_regions_cluster_and_fire_within_two_minutes(plan: Plan) -> None:
     for base, metric in (
         ("aurora-replication-lag", "AuroraGlobalDBReplicationLag"),
         ("aurora-rpo-lag", "AuroraGlobalDBRPOLag"),
     ):
-        active = alarm(plan, "us-east-2", base)
-        assert active.region == "us-east-2"
-        assert (active.inputs["namespace"], active.inputs["metricName"]) == ("AWS/RDS", metric)
-        assert active.inputs["dimensions"] == {"DBClusterIdentifier": cluster_id(plan, "us-east-2")}
-        assert active.inputs["threshold"] == 1000
-        assert active.inputs["comparisonOperator"] == "GreaterThanThreshold"
-        assert active.inputs["period"] * active.inputs["evaluationPeriods"] <= 120, "must fire within two minutes"
-        assert active.inputs["actionsEnabled"] is True
-        assert active.inputs["treatMissingData"] == "breaching"
-        silent = alarm(plan, "us-east-1", base)
-        assert silent.inputs["actionsEnabled"] is False, "the primary cluster publishes no lag"
-        assert silent.inputs["treatMissingData"] == "notBreaching"
+        for region in REGIONS:
+            item = alarm(plan, region, base)
+            assert (item.inputs["namespace"], item.inputs["metricName"]) == ("AWS/RDS", metric)
+            assert item.inputs["dimensions"] == {"DBClusterIdentifier": cluster_id(plan, region)}
+            assert item.inputs["threshold"] == 1000
+            assert item.inputs["comparisonOperator"] == "GreaterThanThreshold"
+            assert item.inputs["period"] * item.inputs["datapointsToAlarm"] <= 120, "must fire within two minutes"
+            assert item.inputs["evaluationPeriods"] > item.inputs["datapointsToAlarm"], "one late point must not page"
+            # Active in both regions, so that after a switchover the new secondary is watched at once.
+            assert item.inputs["actionsEnabled"] is True
+            assert item.inputs["treatMissingData"] == "notBreaching"
+    active = alarm(plan, "us-east-2", "aurora-replication-lag")
+    assert active.inputs["dimensions"] == {"DBClusterIdentifier": cluster_id(plan, "us-east-2")}, "the secondary"
 
 
-def test_lag_alarms_follow_the_roles_and_nothing_else_does() -> None:
+def test_missing_lag_pages_only_where_the_config_says_secondary(plan: Plan) -> None:
+    secondary = alarm(plan, "us-east-2", "aurora-lag-not-reported")
+    assert secondary.inputs["statistic"] == "SampleCount"
+    assert secondary.inputs["comparisonOperator"] == "LessThanThreshold"
+    assert secondary.inputs["treatMissingData"] == "breaching"
+    assert secondary.inputs["actionsEnabled"] is True
+    primary = alarm(plan, "us-east-1", "aurora-lag-not-reported")
+    assert primary.inputs["actionsEnabled"] is False, "the primary cluster publishes no lag"
+
+
+def test_only_the_missing_lag_alarms_follow_the_roles() -> None:
     before, after = plan_for(), plan_for(SWAPPED)
     flipped = sorted(
         a.name
         for a in before.of_type(ALARM)
         if a.inputs.get("actionsEnabled", True) != after.by_urn(a.urn).inputs.get("actionsEnabled", True)
     )
-    assert flipped == [
-        "us-east-1-aurora-replication-lag",
-        "us-east-1-aurora-rpo-lag",
-        "us-east-2-aurora-replication-lag",
-        "us-east-2-aurora-rpo-lag",
-    ]
-    assert after.named("us-east-1-aurora-replication-lag").inputs["actionsEnabled"] is True
+    assert flipped == ["us-east-1-aurora-lag-not-reported", "us-east-2-aurora-lag-not-reported"]
 
 
 def test_every_alarm_notifies_its_own_regions_topic_on_alarm_and_ok(plan: Plan) -> None:
@@ -252,6 +265,7 @@ def test_dr_operator_can_do_the_failover_procedure_and_nothing_more() -> None:
         "cloudwatch:GetMetricData",
         "cloudwatch:ListMetrics",
         "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetDashboard",
         "sns:Publish",
         "kms:Decrypt",
         "kms:GenerateDataKey",
@@ -278,3 +292,25 @@ def test_dr_principals_from_config() -> None:
     role, _ = role_statements(plan, "dr-operator-unit")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"AWS": ["arn:aws:iam::444455556666:role/oncall"]}
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_failover_event_delivery_is_watched(plan: Plan, region: str) -> None:
+    item = plan.named(f"{region}-global-failover-delivery")
+    (rule,) = [r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.region == region]
+    assert item.inputs["namespace"] == "AWS/Events"
+    assert item.inputs["metricName"] == "FailedInvocations"
+    assert item.inputs["dimensions"] == {"RuleName": rule.inputs["name"]}
+
+
+def test_eventbridge_may_use_the_topic_key_without_source_conditions(plan: Plan) -> None:
+    """EventBridge's KMS calls for an encrypted topic carry no aws:Source* keys: a condition on them
+    would drop every failover event.
+    """
+    for key in [k for k in plan.of_type("aws:kms/key:Key") if not k.name.endswith("fingerprint-key")]:
+        statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+        events = statements["EventsPublishToEncryptedTopics"]
+        assert events["Principal"] == {"Service": "events.amazonaws.com"}
+        assert "Condition" not in events
+        alarms = statements["AlarmsPublishToEncryptedTopics"]
+        assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
