@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from payment_validator.schema import PAYMENT_REQUEST_SCHEMA
 
 from lib.config import ApiConfig
+from lib.iam import service_trust_policy
 from lib.naming import Namer
 
 ROUTES = (("payments", "POST"), ("health", "GET"))
@@ -294,18 +295,7 @@ class RegionalApi(pulumi.ComponentResource):
             f"{args.region}-apigateway-logs-role",
             name=args.namer.regional("apigw-logs", args.region),
             description=f"API Gateway access and execution logging in {args.region}",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("apigateway.amazonaws.com"),
             opts=iam,
         )
         attachment = aws.iam.RolePolicyAttachment(

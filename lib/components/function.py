@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from lib.iam import service_trust_policy
 from lib.naming import Namer
 
 FUNCTION_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "payment_validator"
@@ -164,14 +165,7 @@ def execution_policy(
     }
 
 
-LAMBDA_TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
+LAMBDA_TRUST_POLICY = service_trust_policy("lambda.amazonaws.com")
 
 
 class PaymentFunction(pulumi.ComponentResource):

@@ -77,6 +77,17 @@ class RegionalKeyArgs:
     mac_role_arns: Sequence[pulumi.Input[str]] = ()
 
 
+def administration_statement(account_root: str) -> dict[str, Any]:
+    """The account may manage and delete the key, and delegate through IAM; it is no grant of use."""
+    return {
+        "Sid": "AccountAdministersKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root},
+        "Action": list(KEY_ADMIN_ACTIONS),
+        "Resource": "*",
+    }
+
+
 def fingerprint_key_policy(*, account_id: str, partition: str, mac_role_arns: Sequence[str]) -> dict[str, Any]:
     """The HMAC key's policy: administration by the account; MAC generation by the payment functions'
     roles only. Anyone else able to compute fingerprints could recover card numbers by brute force
@@ -86,13 +97,7 @@ def fingerprint_key_policy(*, account_id: str, partition: str, mac_role_arns: Se
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root},
-                "Action": list(KEY_ADMIN_ACTIONS),
-                "Resource": "*",
-            },
+            administration_statement(account_root),
             {
                 "Sid": "PaymentFunctionsGenerateMacs",
                 "Effect": "Allow",
@@ -116,13 +121,7 @@ def key_policy(*, account_id: str, partition: str, region: str, dns_suffix: str)
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root},
-                "Action": list(KEY_ADMIN_ACTIONS),
-                "Resource": "*",
-            },
+            administration_statement(account_root),
             {
                 "Sid": "AccountUsesKeyThroughStackServices",
                 "Effect": "Allow",

@@ -158,6 +158,161 @@ class RegionalMonitoringArgs:
     provider: aws.Provider
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AlarmSpec:
+    """One alarm: what it watches and when it fires. ``base`` keys its ALARM_ACTIONS text."""
+
+    base: str
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    period: int
+    evaluation_periods: int
+    threshold: float
+    missing: str = "notBreaching"
+    statistic: str | None = None
+    extended_statistic: str | None = None
+    suffix: str | None = None
+    actions_enabled: bool = True
+    datapoints: int | None = None
+    comparison: str = "GreaterThanThreshold"
+
+
+def alarm_specs(args: RegionalMonitoringArgs) -> list[AlarmSpec]:
+    """Every alarm of one region. Missing data is fine unless a spec says otherwise: most of these
+    metrics are reported only while something happens (writes, replication, requests).
+    """
+    t = args.thresholds
+    is_secondary = args.role is RegionRole.SECONDARY
+    cluster = {"DBClusterIdentifier": args.aurora_cluster_id}
+    # The lag metrics exist only for the secondary cluster, in the secondary region. The lag alarms
+    # page in both regions and read missing data as fine: after a switchover or failover they watch the
+    # new secondary at once, before anyone has reconciled the stack. Two of three minutes, because RDS
+    # metrics arrive late and one late point would page and clear.
+    specs = [
+        AlarmSpec(
+            base=base,
+            namespace="AWS/RDS",
+            metric=metric,
+            dimensions=cluster,
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=3,
+            datapoints=2,
+            threshold=t.aurora_lag_threshold_ms,
+        )
+        for base, metric in (
+            ("aurora-replication-lag", "AuroraGlobalDBReplicationLag"),
+            ("aurora-rpo-lag", "AuroraGlobalDBRPOLag"),
+        )
+    ]
+    # Missing lag is its own alarm: where the config says secondary, no lag reported for five minutes
+    # means replication is broken or the roles changed; either way the on-call engineer acts (and after
+    # a switchover, this page is the reminder to reconcile the stack).
+    specs.append(
+        AlarmSpec(
+            base="aurora-lag-not-reported",
+            namespace="AWS/RDS",
+            metric="AuroraGlobalDBReplicationLag",
+            dimensions=cluster,
+            statistic="SampleCount",
+            period=60,
+            evaluation_periods=5,
+            threshold=1,
+            comparison="LessThanThreshold",
+            missing="breaching" if is_secondary else "notBreaching",
+            actions_enabled=is_secondary,
+        )
+    )
+    specs.append(
+        AlarmSpec(
+            base="dynamodb-replication-latency",
+            namespace="AWS/DynamoDB",
+            metric="ReplicationLatency",
+            dimensions={"TableName": args.table_name, "ReceivingRegion": args.other_region},
+            statistic="Average",
+            period=60,
+            evaluation_periods=3,
+            threshold=t.dynamodb_latency_threshold_ms,
+        )
+    )
+    for pair in args.replications:
+        replication = {
+            "SourceBucket": pair.source_bucket,
+            "DestinationBucket": pair.destination_bucket,
+            "RuleId": pair.rule_id,
+        }
+        specs += [
+            AlarmSpec(
+                base="s3-replication-failed",
+                suffix=pair.purpose,
+                namespace="AWS/S3",
+                metric="OperationsFailedReplication",
+                dimensions=replication,
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=0,
+            ),
+            AlarmSpec(
+                base="s3-replication-latency",
+                suffix=pair.purpose,
+                namespace="AWS/S3",
+                metric="ReplicationLatency",
+                dimensions=replication,
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=1,
+                threshold=t.s3_latency_threshold_seconds,
+            ),
+        ]
+    function = {"FunctionName": args.function_name}
+    api = {"ApiName": args.api_name, "Stage": args.stage_name}
+    specs += [
+        AlarmSpec(
+            base="function-errors",
+            namespace="AWS/Lambda",
+            metric="Errors",
+            dimensions=function,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=t.function_errors_threshold - 1,
+        ),
+        AlarmSpec(
+            base="function-throttles",
+            namespace="AWS/Lambda",
+            metric="Throttles",
+            dimensions=function,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+        ),
+        AlarmSpec(
+            base="api-5xx",
+            namespace="AWS/ApiGateway",
+            metric="5XXError",
+            dimensions=api,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=t.api_5xx_threshold - 1,
+        ),
+        AlarmSpec(
+            base="api-p99-latency",
+            namespace="AWS/ApiGateway",
+            metric="Latency",
+            dimensions=api,
+            extended_statistic="p99",
+            period=300,
+            evaluation_periods=2,
+            threshold=t.api_p99_latency_threshold_ms,
+        ),
+    ]
+    return specs
+
+
 class RegionalMonitoring(pulumi.ComponentResource):
     """The region's alarms and its dashboard (replication health first)."""
 
@@ -168,131 +323,7 @@ class RegionalMonitoring(pulumi.ComponentResource):
         super().__init__("tapstack:monitoring:RegionalMonitoring", name, None, opts)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        self.alarm_names = []
-        t = args.thresholds
-        is_secondary = args.role is RegionRole.SECONDARY
-        for metric in ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"):
-            base = "aurora-replication-lag" if metric == "AuroraGlobalDBReplicationLag" else "aurora-rpo-lag"
-            # The metric exists only for the secondary cluster, in the secondary region. The lag alarm
-            # pages in both regions and reads missing data as fine: after a switchover or failover it
-            # watches the new secondary at once, before anyone has reconciled the stack. Two of three
-            # minutes, because RDS metrics arrive late and one late point would page and clear.
-            self._alarm(
-                base,
-                namespace="AWS/RDS",
-                metric=metric,
-                dimensions={"DBClusterIdentifier": args.aurora_cluster_id},
-                statistic="Maximum",
-                period=60,
-                evaluation_periods=3,
-                datapoints=2,
-                threshold=t.aurora_lag_threshold_ms,
-                missing="notBreaching",
-            )
-        # Missing lag is its own alarm: where the config says secondary, no lag reported for five minutes
-        # means replication is broken or the roles changed; either way the on-call engineer acts (and
-        # after a switchover, this page is the reminder to reconcile the stack).
-        self._alarm(
-            "aurora-lag-not-reported",
-            namespace="AWS/RDS",
-            metric="AuroraGlobalDBReplicationLag",
-            dimensions={"DBClusterIdentifier": args.aurora_cluster_id},
-            statistic="SampleCount",
-            period=60,
-            evaluation_periods=5,
-            threshold=1,
-            comparison="LessThanThreshold",
-            missing="breaching" if is_secondary else "notBreaching",
-            actions_enabled=is_secondary,
-        )
-        self._alarm(
-            "dynamodb-replication-latency",
-            namespace="AWS/DynamoDB",
-            metric="ReplicationLatency",
-            dimensions={"TableName": args.table_name, "ReceivingRegion": args.other_region},
-            statistic="Average",
-            period=60,
-            evaluation_periods=3,
-            threshold=t.dynamodb_latency_threshold_ms,
-            # Reported only while items replicate: no writes, no data, nothing wrong.
-            missing="notBreaching",
-        )
-        for pair in args.replications:
-            dimensions = {
-                "SourceBucket": pair.source_bucket,
-                "DestinationBucket": pair.destination_bucket,
-                "RuleId": pair.rule_id,
-            }
-            self._alarm(
-                "s3-replication-failed",
-                suffix=pair.purpose,
-                namespace="AWS/S3",
-                metric="OperationsFailedReplication",
-                dimensions=dimensions,
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=0,
-                missing="notBreaching",
-            )
-            self._alarm(
-                "s3-replication-latency",
-                suffix=pair.purpose,
-                namespace="AWS/S3",
-                metric="ReplicationLatency",
-                dimensions=dimensions,
-                statistic="Maximum",
-                period=300,
-                evaluation_periods=1,
-                threshold=t.s3_latency_threshold_seconds,
-                missing="notBreaching",
-            )
-        function = {"FunctionName": args.function_name}
-        self._alarm(
-            "function-errors",
-            namespace="AWS/Lambda",
-            metric="Errors",
-            dimensions=function,
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=t.function_errors_threshold - 1,
-            missing="notBreaching",
-        )
-        self._alarm(
-            "function-throttles",
-            namespace="AWS/Lambda",
-            metric="Throttles",
-            dimensions=function,
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            missing="notBreaching",
-        )
-        api = {"ApiName": args.api_name, "Stage": args.stage_name}
-        self._alarm(
-            "api-5xx",
-            namespace="AWS/ApiGateway",
-            metric="5XXError",
-            dimensions=api,
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=t.api_5xx_threshold - 1,
-            missing="notBreaching",
-        )
-        self._alarm(
-            "api-p99-latency",
-            namespace="AWS/ApiGateway",
-            metric="Latency",
-            dimensions=api,
-            extended_statistic="p99",
-            period=300,
-            evaluation_periods=2,
-            threshold=t.api_p99_latency_threshold_ms,
-            missing="notBreaching",
-        )
+        self.alarm_names = [self._alarm(spec) for spec in alarm_specs(args)]
         dashboard = aws.cloudwatch.Dashboard(
             f"{args.region}-dashboard",
             dashboard_name=args.namer.regional("dr", args.region),
@@ -302,47 +333,30 @@ class RegionalMonitoring(pulumi.ComponentResource):
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboardName": self.dashboard_name})
 
-    def _alarm(
-        self,
-        base: str,
-        *,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, pulumi.Input[str]],
-        period: int,
-        evaluation_periods: int,
-        threshold: float,
-        missing: str,
-        statistic: str | None = None,
-        extended_statistic: str | None = None,
-        suffix: str | None = None,
-        actions_enabled: bool = True,
-        datapoints: int | None = None,
-        comparison: str = "GreaterThanThreshold",
-    ) -> None:
+    def _alarm(self, spec: AlarmSpec) -> pulumi.Output[str]:
         args = self._args
-        key = f"{base}-{suffix}" if suffix else base
+        key = f"{spec.base}-{spec.suffix}" if spec.suffix else spec.base
         alarm = aws.cloudwatch.MetricAlarm(
             f"{args.region}-{key}",
             name=args.namer.regional(key, args.region),
-            alarm_description=ALARM_ACTIONS[base],
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dict(dimensions),
-            statistic=statistic,
-            extended_statistic=extended_statistic,
-            period=period,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=datapoints or evaluation_periods,
-            threshold=threshold,
-            comparison_operator=comparison,
-            treat_missing_data=missing,
-            actions_enabled=actions_enabled,
+            alarm_description=ALARM_ACTIONS[spec.base],
+            namespace=spec.namespace,
+            metric_name=spec.metric,
+            dimensions=dict(spec.dimensions),
+            statistic=spec.statistic,
+            extended_statistic=spec.extended_statistic,
+            period=spec.period,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints or spec.evaluation_periods,
+            threshold=spec.threshold,
+            comparison_operator=spec.comparison,
+            treat_missing_data=spec.missing,
+            actions_enabled=spec.actions_enabled,
             alarm_actions=[args.topic_arn],
             ok_actions=[args.topic_arn],
             opts=self._child,
         )
-        self.alarm_names.append(alarm.name)
+        return alarm.name
 
     def _dashboard(self) -> pulumi.Output[str]:
         args = self._args

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from lib.iam import service_trust_policy
 from lib.naming import Namer
 from lib.regions import RegionRole
 
@@ -53,21 +54,12 @@ def pick_availability_zones(names: Sequence[str], region: str, count: int = AZ_C
 
 def flow_log_trust_policy(*, account_id: str, partition: str, region: str) -> str:
     """Trust for VPC Flow Logs, limited to this account's flow logs in this region (confused deputy)."""
-    return json.dumps(
+    return service_trust_policy(
+        "vpc-flow-logs.amazonaws.com",
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account_id},
-                        "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"},
-                    },
-                }
-            ],
-        }
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"},
+        },
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from lib.iam import service_trust_policy
 from lib.naming import Namer
 from lib.regions import region_code
 
@@ -183,19 +184,7 @@ class RegionalBucket(pulumi.ComponentResource):
 
 def replication_trust_policy(account_id: str) -> str:
     """S3 may assume the role, for this account's buckets only."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "s3.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                }
-            ],
-        }
-    )
+    return service_trust_policy("s3.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account_id}})
 
 
 def replication_policy(
