@@ -148,6 +148,7 @@ class ApiConfig:
     health_check_interval_seconds: int
     health_check_failure_threshold: int
     manage_api_gateway_account: bool
+    payments_authorization: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -632,6 +633,11 @@ def _read_api(reader: _Reader) -> ApiConfig:
     )
     # API Gateway's CloudWatch role is one setting per account and region, shared by every API there.
     manage_account = reader.boolean("manageApiGatewayAccount", default=True)
+    # Callers of POST /payments sign their requests (SigV4) with IAM credentials allowed
+    # execute-api:Invoke; NONE leaves the API open to anyone who knows its URL.
+    authorization = reader.string("apiAuthorization") or "AWS_IAM"
+    if authorization not in ("AWS_IAM", "NONE"):
+        reader.fail(_qualified("apiAuthorization"), f"'{authorization}' must be AWS_IAM or NONE")
     return ApiConfig(
         stage_name=stage,
         throttle_rate_limit=rate,
@@ -640,6 +646,7 @@ def _read_api(reader: _Reader) -> ApiConfig:
         health_check_interval_seconds=interval,
         health_check_failure_threshold=threshold,
         manage_api_gateway_account=manage_account,
+        payments_authorization=authorization,
     )
 
 

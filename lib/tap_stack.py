@@ -626,6 +626,7 @@ class TapStack(pulumi.ComponentResource):
             health = self.routing.health[region.region]
             outputs[f"{role}ApiId"] = api.api_id
             outputs[f"{role}ApiUrl"] = api.invoke_url
+            outputs[f"{role}PaymentsInvokeArn"] = api.payments_invoke_arn
             outputs[f"{role}HealthCheckId"] = health.calculated_check_id
             outputs[f"{role}HttpsHealthCheckId"] = health.https_check_id
             outputs[f"{role}DatabaseHealthCheckId"] = health.database_check_id

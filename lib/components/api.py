@@ -43,7 +43,6 @@ DEFINITION = {
     "required_header": IDEMPOTENCY_HEADER,
     "validator": {"body": True, "parameters": True},
     "integration": {"type": "AWS_PROXY", "method": "POST", "timeout_ms": INTEGRATION_TIMEOUT_MS},
-    "authorization": "NONE",
 }
 
 
@@ -130,6 +129,7 @@ class RegionalApi(pulumi.ComponentResource):
     api_id: pulumi.Output[str]
     stage_name: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
+    payments_invoke_arn: pulumi.Output[str]
     execute_api_host: pulumi.Output[str]
     custom_domain_target: pulumi.Output[str] | None
     custom_domain_zone_id: pulumi.Output[str] | None
@@ -183,7 +183,8 @@ class RegionalApi(pulumi.ComponentResource):
                 rest_api=rest_api.id,
                 resource_id=resource.id,
                 http_method=method,
-                authorization="NONE",
+                # Route 53's checkers cannot sign requests: /health stays open (it reveals only health).
+                authorization=args.api.payments_authorization if is_payment else "NONE",
                 request_validator_id=validator.id if is_payment else None,
                 request_models={"application/json": model.name} if is_payment else None,
                 request_parameters={IDEMPOTENCY_HEADER: True} if is_payment else None,
@@ -213,7 +214,8 @@ class RegionalApi(pulumi.ComponentResource):
 
         # A new deployment whenever anything the stage serves changes; otherwise it keeps serving the
         # old definition.
-        fingerprint = hashlib.sha256(json.dumps(DEFINITION, sort_keys=True).encode()).hexdigest()
+        definition = DEFINITION | {"authorization": args.api.payments_authorization}
+        fingerprint = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
         deployment = aws.apigateway.Deployment(
             f"{region}-deployment",
             rest_api=rest_api.id,
@@ -277,6 +279,8 @@ class RegionalApi(pulumi.ComponentResource):
         self.api_id = rest_api.id
         self.stage_name = stage.stage_name
         self.invoke_url = stage.invoke_url
+        # What a caller's IAM policy must allow (execute-api:Invoke) when the route uses AWS_IAM.
+        self.payments_invoke_arn = pulumi.Output.concat(rest_api.execution_arn, "/", stage.stage_name, "/POST/payments")
         self.execute_api_host = pulumi.Output.concat(rest_api.id, ".execute-api.", region, ".amazonaws.com")
         self.custom_domain_target = None
         self.custom_domain_zone_id = None

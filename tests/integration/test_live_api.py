@@ -8,17 +8,26 @@ import urllib.request
 import uuid
 from typing import Any
 
+import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 pytestmark = pytest.mark.live
 
 ROLES = ("primary", "secondary")
 
 
-def request(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    """One HTTPS request; the status and decoded JSON body, whatever the status."""
+def request(
+    url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None, region: str | None = None
+) -> tuple[int, Any]:
+    """One HTTPS request, SigV4-signed for ``region`` when given; the status and JSON body, whatever the status."""
     data = json.dumps(body).encode() if body is not None else None
     all_headers = {"Content-Type": "application/json"} | (headers or {})
+    if region is not None:
+        signed = AWSRequest(method=method, url=url, data=data, headers=all_headers)
+        SigV4Auth(boto3.Session().get_credentials(), "execute-api", region).add_auth(signed)
+        all_headers = dict(signed.headers.items())
     req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
@@ -37,6 +46,7 @@ def test_live_health_is_green_in_both_regions(outputs: dict[str, str], role: str
 @pytest.mark.parametrize("role", ROLES)
 def test_live_payment_is_idempotent(outputs: dict[str, str], role: str) -> None:
     url = f"{outputs[f'{role}ApiUrl']}/payments"
+    region = outputs[f"{role}Region"]
     key = f"live-{uuid.uuid4().hex[:24]}"
     body = {
         "amount": 100,
@@ -45,10 +55,11 @@ def test_live_payment_is_idempotent(outputs: dict[str, str], role: str) -> None:
         "card_number": "4111111111111111",
         "card_expiry": "12/39",
     }
-    first = request(url, "POST", body, {"Idempotency-Key": key})
+    assert request(url, "POST", body, {"Idempotency-Key": key})[0] == 403, "unsigned payments must be refused"
+    first = request(url, "POST", body, {"Idempotency-Key": key}, region)
     assert first[0] == 201, first
-    assert request(url, "POST", body, {"Idempotency-Key": key}) == first
-    conflict = request(url, "POST", body | {"amount": 101}, {"Idempotency-Key": key})
+    assert request(url, "POST", body, {"Idempotency-Key": key}, region) == first
+    conflict = request(url, "POST", body | {"amount": 101}, {"Idempotency-Key": key}, region)
     assert conflict[0] == 409
 
 
@@ -58,6 +69,7 @@ def test_live_api_gateway_rejects_an_invalid_body_before_the_function(outputs: d
         "POST",
         {"amount": 1, "extra": True},
         {"Idempotency-Key": "live-bad-body"},
+        outputs["primaryRegion"],
     )
     assert status == 400
 

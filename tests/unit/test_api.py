@@ -224,3 +224,21 @@ def test_api_redeploys_when_the_definition_changes() -> None:
     from lib.components import api  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
 
     assert {"routes", "schema", "required_header", "validator", "integration"} <= set(api.DEFINITION)
+
+
+def test_payments_require_signed_requests_by_default(plan: Plan) -> None:
+    for region in REGIONS:
+        post = one(plan, "aws:apigateway/method:Method", region, httpMethod="POST")
+        health = one(plan, "aws:apigateway/method:Method", region, httpMethod="GET")
+        assert post.inputs["authorization"] == "AWS_IAM", "an open payments endpoint is not a default"
+        assert health.inputs["authorization"] == "NONE", "Route 53's checkers cannot sign requests"
+        api = one(plan, "aws:apigateway/restApi:RestApi", region)
+        role = "primary" if region == "us-east-1" else "secondary"
+        assert plan.outputs[f"{role}PaymentsInvokeArn"] == (
+            f"arn:aws:execute-api:{region}:444455556666:{api.id}/v1/POST/payments"
+        )
+
+
+def test_payments_authorization_can_be_opened_deliberately() -> None:
+    plan = plan_for({"apiAuthorization": "NONE"})
+    assert {m.inputs["authorization"] for m in plan.of_type("aws:apigateway/method:Method")} == {"NONE"}

@@ -142,6 +142,7 @@ def test_config_bad_cidrs(cidrs: str, fragment: str) -> None:
         ("receiptRetentionDays", "7", "at least 30 days"),
         ("noncurrentVersionDays", "0", "1 to 365 days"),
         ("manageApiGatewayAccount", "maybe", "is not true or false"),
+        ("apiAuthorization", "COGNITO", "must be AWS_IAM or NONE"),
         ("drOperatorPrincipals", '["not-an-arn"]', "is not an IAM role, user or account-root ARN"),
         ("auroraLagThresholdMs", "0", "must be 1 to 60000 ms"),
     ],
