@@ -143,6 +143,7 @@ def test_config_bad_cidrs(cidrs: str, fragment: str) -> None:
         ("noncurrentVersionDays", "0", "1 to 365 days"),
         ("manageApiGatewayAccount", "maybe", "is not true or false"),
         ("apiAuthorization", "COGNITO", "must be AWS_IAM or NONE"),
+        ("apiStageName", "v1-beta", "must be 1-64 of A-Z a-z 0-9 _"),
         ("drOperatorPrincipals", '["not-an-arn"]', "is not an IAM role, user or account-root ARN"),
         ("auroraLagThresholdMs", "0", "must be 1 to 60000 ms"),
     ],
