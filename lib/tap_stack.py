@@ -528,6 +528,8 @@ class TapStack(pulumi.ComponentResource):
             cluster_arns=pulumi.Output.all(*(self.databases[r].cluster_arn for r in regions)),
             table_arns=pulumi.Output.all(self.table.arn, self.table.replica_arn),
             bucket_arns=pulumi.Output.all(*(b.bucket_arn for b in self.buckets.values())),
+            audit_bucket_arns=pulumi.Output.all(*(self.buckets[("audit", r)].bucket_arn for r in regions)),
+            cluster_ids=pulumi.Output.all(*(self.databases[r].cluster_id for r in regions)),
             health_check_ids=pulumi.Output.all(
                 *(check for h in health for check in (h.https_check_id, h.database_check_id, h.calculated_check_id))
             ),
@@ -547,6 +549,8 @@ class TapStack(pulumi.ComponentResource):
                 cluster_arns=tuple(sorted(v["cluster_arns"])),
                 table_arns=tuple(sorted(v["table_arns"])),
                 bucket_arns=tuple(sorted(v["bucket_arns"])),
+                audit_bucket_arns=tuple(sorted(v["audit_bucket_arns"])),
+                cluster_ids=tuple(sorted(zip(regions, v["cluster_ids"], strict=True))),
                 health_check_ids=tuple(sorted(v["health_check_ids"])),
                 zone_id=v["zone_id"] or None,
                 domain_name=domain,
@@ -592,6 +596,8 @@ class TapStack(pulumi.ComponentResource):
             failure_threshold=config.api.health_check_failure_threshold,
         )
         outputs["failoverBudgetSeconds"] = pulumi.Output.from_input(str(budget.total))
+        # drctl's switchover preflight holds the RPO lag to the alarms' threshold.
+        outputs["auroraLagThresholdMs"] = pulumi.Output.from_input(str(config.monitoring.aurora_lag_threshold_ms))
         outputs["drOperatorRoleArn"] = self.access.operator_role_arn
         outputs["drAuditorRoleArn"] = self.access.auditor_role_arn
         if config.domain is not None and self.hosted_zone_id is not None:
