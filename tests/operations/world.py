@@ -315,6 +315,9 @@ class World:
         self.broken_health: dict[str, str] = {}
         self.auto_replicate = True
         self.monotonic_now = 0.0
+        self.started = datetime.datetime.now(datetime.UTC)
+        # Seconds until a heartbeat written in one region is readable in the other (None: never).
+        self.heartbeat_delay: dict[str, float | None] = {"DynamoDB": 0.0, "S3": 0.0}
         self.fail_call: Callable[[str, str, str], BaseException | None] | None = None
         self.call_count = 0
         self._stubbers: list[Stubber] = []
@@ -337,11 +340,16 @@ class World:
             s3 = boto3.client("s3", region_name=region)
             location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
             s3.create_bucket(Bucket=resources.audit_bucket, **location)
+            s3.create_bucket(Bucket=resources.receipts_bucket, **location)
             boto3.client("sns", region_name=region).create_topic(Name=resources.topic_arn.rsplit(":", 1)[-1])
+
+    def now(self) -> datetime.datetime:
+        """The world's wall clock: real time at the start, advanced by every ``sleep``."""
+        return self.started + datetime.timedelta(seconds=self.monotonic_now)
 
     def put_lag(self, region: str, value_ms: float, *, minutes_ago: float = 1.0) -> None:
         """Publish an RPO lag datapoint for ``region``'s cluster, as a secondary would."""
-        at = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=minutes_ago)
+        at = self.now() - datetime.timedelta(minutes=minutes_ago)
         cloudwatch = boto3.client("cloudwatch", region_name=region)
         for metric in ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"):
             cloudwatch.put_metric_data(
@@ -516,6 +524,38 @@ class World:
         self.db.tick()
         if self.auto_replicate:
             self.replicate()
+        self.deliver_heartbeats()
+
+    def advance(self, seconds: float) -> None:
+        """Time passes without AWS progress (between watcher invocations)."""
+        self.monotonic_now += seconds
+
+    def deliver_heartbeats(self) -> None:
+        """Replicate heartbeats once ``heartbeat_delay`` has passed since they were written (the beat holds the
+        writer's monotonic time). A region that is unreachable neither sends nor receives.
+        """
+        for source in self.outputs.regions:
+            target = self.outputs.other(source)
+            if {source, target} & self.unreachable:
+                continue
+            delay = self.heartbeat_delay["DynamoDB"]
+            key = {"pk": {"S": f"HEARTBEAT#{source}"}, "sk": {"S": "HEARTBEAT"}}
+            table = self.outputs.table_name
+            item = boto3.client("dynamodb", region_name=source).get_item(TableName=table, Key=key).get("Item")
+            if item and delay is not None and float(item["beat"]["S"].split(":")[0]) + delay <= self.monotonic_now:
+                boto3.client("dynamodb", region_name=target).put_item(TableName=table, Item=item)
+            delay = self.heartbeat_delay["S3"]
+            name = f"heartbeats/{source}.json"
+            s3_source = boto3.client("s3", region_name=source)
+            try:
+                body = s3_source.get_object(Bucket=self.outputs.region(source).receipts_bucket, Key=name)["Body"].read()
+            except ClientError:
+                continue
+            beat = json.loads(body)["beat"]
+            if delay is not None and float(beat.split(":")[0]) + delay <= self.monotonic_now:
+                boto3.client("s3", region_name=target).put_object(
+                    Bucket=self.outputs.region(target).receipts_bucket, Key=name, Body=body
+                )
 
     def monotonic(self) -> float:
         """The fake monotonic clock."""
@@ -529,6 +569,7 @@ class World:
             command_line=command_line,
             resolver=self,
             http_get=self.http_get,
+            clock=self.now,
             sleep=self.sleep,
             monotonic=self.monotonic,
         )
