@@ -244,7 +244,7 @@ class Aws:
         return [call for call in self.calls if call.region in wanted]
 
 
-def session_factory(profile: str | None = None) -> ClientFactory:
+def session_factory(profile: str | None = None, *, config: Config = CLIENT_CONFIG) -> ClientFactory:
     """Clients from one boto3 session whose STS calls go to the client's own region (never the global,
     us-east-1-hosted endpoint), so that credentials can be had while us-east-1 is down.
     """
@@ -256,6 +256,6 @@ def session_factory(profile: str | None = None) -> ClientFactory:
 
     def factory(service: str, region: str) -> Any:
         # Route 53's API is global, served from us-east-1; its calls carry the label "global".
-        return session.client(service, region_name="us-east-1" if region == "global" else region, config=CLIENT_CONFIG)
+        return session.client(service, region_name="us-east-1" if region == "global" else region, config=config)
 
     return factory

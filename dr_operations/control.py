@@ -15,8 +15,9 @@ import datetime
 from typing import Any
 
 from dr_operations.aws import Aws
+from dr_operations.names import CONTROL_PREFIX
 
-PK_PREFIX = "CONTROL#"
+PK_PREFIX = CONTROL_PREFIX
 SORT_KEY = "CONTROL"
 
 

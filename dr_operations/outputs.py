@@ -27,10 +27,9 @@ _REGIONAL_KEYS = (
     "ReceiptsBucketName",
     "ApiUrl",
     "DrTopicArn",
-    "HealthCheckId",
-    "HttpsHealthCheckId",
-    "DashboardName",
 )
+# Optional per-region outputs: Route 53's views need the health checks; the watcher is given none.
+_OPTIONAL_REGIONAL_KEYS = ("HealthCheckId", "HttpsHealthCheckId", "DashboardName")
 _STACK_KEYS = ("environmentSuffix", "anchorRegion", "auroraGlobalClusterId", "transactionsTableName")
 
 
@@ -132,9 +131,9 @@ def parse_outputs(data: Mapping[str, Any], source: str = "outputs") -> StackOutp
             receipts_bucket=value("ReceiptsBucketName"),
             api_url=value("ApiUrl"),
             topic_arn=value("DrTopicArn"),
-            health_check_id=value("HealthCheckId"),
-            https_health_check_id=value("HttpsHealthCheckId"),
-            dashboard_name=value("DashboardName"),
+            health_check_id=str(data.get(f"{role}HealthCheckId") or ""),
+            https_health_check_id=str(data.get(f"{role}HttpsHealthCheckId") or ""),
+            dashboard_name=str(data.get(f"{role}DashboardName") or ""),
             api_domain_target=data.get(f"{role}ApiDomainTarget") or None,
         )
     if len(regions) != 2:

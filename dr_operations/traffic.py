@@ -46,6 +46,8 @@ def read_check_views(aws: Aws, outputs: StackOutputs) -> dict[str, CheckView] | 
     """``GetHealthCheckStatus`` of each region's HTTPS check; None when Route 53's API does not answer."""
     views = {}
     for region, resources in outputs.regions.items():
+        if not resources.https_health_check_id:
+            return None
         try:
             response = aws.read(
                 ROUTE53, "route53", "get_health_check_status", HealthCheckId=resources.https_health_check_id

@@ -25,6 +25,19 @@ from dr_operations.automation import ARMED, TRIPPED, Decision, Signals, Verdict,
 from dr_operations.aws import AwsCallError, RegionUnreachableError
 from dr_operations.context import OperationContext
 from dr_operations.control import read_control, utc_now_text
+from dr_operations.names import (
+    AUTO_FAILOVER_ACTIONS,
+    HEARTBEAT_ITEM_PREFIX,
+    HEARTBEAT_MISSED,
+    HEARTBEAT_PREFIX,
+    LATCH_ITEM_PREFIX,
+    MEASURED_REPLICATION_LAG,
+    NAMESPACE,
+    PEER_DRAINED,
+    PEER_HEALTHY,
+    PEER_PROBE_LATENCY,
+    WATCHER_ITEM_PREFIX,
+)
 from dr_operations.operation import SUCCEEDED
 from dr_operations.probes import DRAINED, HEALTHY, HealthAnswer, probe_health
 from dr_operations.recovery import failover
@@ -38,8 +51,6 @@ from dr_operations.state import (
     read_global_database,
 )
 
-NAMESPACE = "Payments/DR"
-HEARTBEAT_PREFIX = "heartbeats/"
 HEARTBEAT_TTL_SECONDS = 3600
 # Aurora publishes its lag every minute, about a minute late: older than this, replication has stalled.
 AURORA_FRESH_SECONDS = 150
@@ -61,22 +72,22 @@ class WatcherSettings:
 
 
 def _key(prefix: str, region: str, sort: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"{prefix}#{region}"}, "sk": {"S": sort}}
+    return {"pk": {"S": f"{prefix}{region}"}, "sk": {"S": sort}}
 
 
 def state_key(region: str) -> dict[str, dict[str, str]]:
     """The watcher's memory between minutes."""
-    return _key("WATCHER", region, "STATE")
+    return _key(WATCHER_ITEM_PREFIX, region, "STATE")
 
 
 def latch_key(region: str) -> dict[str, dict[str, str]]:
     """The automation's latch."""
-    return _key("AUTOMATION", region, "LATCH")
+    return _key(LATCH_ITEM_PREFIX, region, "LATCH")
 
 
 def heartbeat_key(region: str) -> dict[str, dict[str, str]]:
     """The heartbeat item the watcher of ``region`` writes every minute."""
-    return _key("HEARTBEAT", region, "HEARTBEAT")
+    return _key(HEARTBEAT_ITEM_PREFIX, region, "HEARTBEAT")
 
 
 def _time(item: dict[str, Any], name: str) -> datetime.datetime | None:
@@ -349,24 +360,24 @@ class Watcher:
         settings = self.settings
         dims = [{"Name": "Region", "Value": settings.region}, {"Name": "Peer", "Value": settings.peer}]
         data: list[dict[str, Any]] = [
-            {"MetricName": "PeerHealthy", "Dimensions": dims, "Value": float(peer.status == HEALTHY), "Unit": "Count"},
-            {"MetricName": "PeerDrained", "Dimensions": dims, "Value": float(peer.status == DRAINED), "Unit": "Count"},
-            {"MetricName": "AutoFailoverActions", "Dimensions": dims, "Value": float(acted), "Unit": "Count"},
+            {"MetricName": PEER_HEALTHY, "Dimensions": dims, "Value": float(peer.status == HEALTHY), "Unit": "Count"},
+            {"MetricName": PEER_DRAINED, "Dimensions": dims, "Value": float(peer.status == DRAINED), "Unit": "Count"},
+            {"MetricName": AUTO_FAILOVER_ACTIONS, "Dimensions": dims, "Value": float(acted), "Unit": "Count"},
         ]
         if peer.latency_ms is not None:
             data.append(
-                {"MetricName": "PeerProbeLatency", "Dimensions": dims, "Value": peer.latency_ms, "Unit": "Milliseconds"}
+                {"MetricName": PEER_PROBE_LATENCY, "Dimensions": dims, "Value": peer.latency_ms, "Unit": "Milliseconds"}
             )
         for measurement in measurements:
             store = [*dims, {"Name": "Store", "Value": measurement.store}]
             seen = measurement.lag_ms is not None
             data.append(
-                {"MetricName": "HeartbeatMissed", "Dimensions": store, "Value": float(not seen), "Unit": "Count"}
+                {"MetricName": HEARTBEAT_MISSED, "Dimensions": store, "Value": float(not seen), "Unit": "Count"}
             )
             # Not seen within the bound: the bound is a lower limit of the lag, and is published as such.
             value = measurement.lag_ms if seen else measurement.bound_ms
             data.append(
-                {"MetricName": "MeasuredReplicationLag", "Dimensions": store, "Value": value, "Unit": "Milliseconds"}
+                {"MetricName": MEASURED_REPLICATION_LAG, "Dimensions": store, "Value": value, "Unit": "Milliseconds"}
             )
         self.ctx.aws.mutate(settings.region, "cloudwatch", "put_metric_data", Namespace=NAMESPACE, MetricData=data)
 
@@ -413,4 +424,3 @@ def set_latch(ctx: OperationContext, region: str, state: str, *, reason: str, vi
             "run_id": {"S": ctx.run_id},
         },
     )
-

@@ -93,7 +93,9 @@ def test_decision_carries_its_own_failover_and_stops_when_done() -> None:
 
 def test_decision_never_fails_back() -> None:
     """After its failover this region writes; the old writer's recovery never makes it act again."""
-    after = dataclasses.replace(OUTAGE, writer_region=HERE, latch=TRIPPED, peer_status="healthy", peer_failing_since=None)
+    after = dataclasses.replace(
+        OUTAGE, writer_region=HERE, latch=TRIPPED, peer_status="healthy", peer_failing_since=None
+    )
     assert decide(after).verdict is Verdict.DECLINE
 
 

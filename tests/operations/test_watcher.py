@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 
 from dr_operations.automation import TRIPPED, Verdict
-from dr_operations.watcher import NAMESPACE, Watcher, WatcherSettings, latch_key, set_latch
+from dr_operations.names import NAMESPACE
+from dr_operations.watcher import Watcher, WatcherSettings, latch_key, set_latch
 from tests.operations.world import PRIMARY, SECONDARY, World
 
 
@@ -33,7 +34,10 @@ def watcher(
 def metric_values(region: str, name: str, store: str | None = None) -> list[float]:
     """Every datapoint the watcher published for ``name`` (moto keeps them all)."""
     cloudwatch = boto3.client("cloudwatch", region_name=region)
-    dims = [{"Name": "Region", "Value": region}, {"Name": "Peer", "Value": PRIMARY if region == SECONDARY else SECONDARY}]
+    dims = [
+        {"Name": "Region", "Value": region},
+        {"Name": "Peer", "Value": PRIMARY if region == SECONDARY else SECONDARY},
+    ]
     if store:
         dims.append({"Name": "Store", "Value": store})
     now = datetime.datetime.now(datetime.UTC)
@@ -92,7 +96,7 @@ def test_watcher_fails_over_after_the_window_and_carries_the_failover_across_min
         if report.decision.acts:
             break
     assert Verdict.WAIT in verdicts, verdicts
-    assert verdicts[-1] is Verdict.FAIL_OVER, [r for r in report.decision.reasons]
+    assert verdicts[-1] is Verdict.FAIL_OVER, list(report.decision.reasons)
     assert report.action is not None
     assert "continues next minute" in report.action
     latch = boto3.client("dynamodb", region_name=SECONDARY).get_item(
