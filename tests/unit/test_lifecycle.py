@@ -8,7 +8,9 @@ create, update, replace or delete) or a destroy order (``Plan.deleted_before`` a
 from __future__ import annotations
 
 import json
+import re
 
+import botocore.session
 import pytest
 
 from drctl.destroyorder import LiveState, network_policy_of, procedure_before_destroy, violations
@@ -328,3 +330,20 @@ def test_lifecycle_destroy_with_the_writer_moved_needs_the_procedure(raw: dict[s
     detached = LiveState(writer_region="us-east-2", attached_regions=frozenset({"us-east-2"}))
     assert not violations(plan, switched_back)
     assert not violations(plan, detached)
+
+
+def test_lifecycle_destroy_procedure_commands_match_the_rds_api() -> None:
+    """Every AWS CLI command the procedure prints names an RDS operation and only its parameters."""
+    plan = plan_for(SWAPPED)
+    steps = procedure_before_destroy(plan, LiveState.both_attached(plan, writer_region="us-east-2"))
+    model = botocore.session.get_session().get_service_model("rds")
+    operations = {re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower(): name for name in model.operation_names}
+    commands = [m.group(1) for step in steps for m in re.finditer(r"`aws rds ([^`]+)`", step)]
+    assert len(commands) == 3
+    for command in commands:
+        verb, *words = command.split()
+        operation = model.operation_model(operations[verb])
+        members = {m.lower() for m in operation.input_shape.members}
+        flags = {w[2:].replace("-", "") for w in words if w.startswith("--") and w != "--region"}
+        assert flags <= members, f"{verb}: {flags - members} are not parameters"
+        assert {m.lower() for m in operation.input_shape.required_members} <= flags, f"{verb} lacks a required one"
