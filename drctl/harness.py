@@ -205,8 +205,8 @@ class Plan:
         return {resource.urn: resource for resource in self.resources}
 
     def _requirements(self, urn: str) -> frozenset[str]:
-        cache = self._requirement_cache
-        if urn not in cache:
+        memo = self._requirement_cache
+        if urn not in memo:
             found: set[str] = set()
             stack = list(self.edges_of(self._by_urn[urn]))
             while stack:
@@ -215,8 +215,8 @@ class Plan:
                     continue
                 found.add(current)
                 stack.extend(self.edges_of(self._by_urn[current]))
-            cache[urn] = frozenset(found)
-        return cache[urn]
+            memo[urn] = frozenset(found)
+        return memo[urn]
 
     @cached_property
     def _requirement_cache(self) -> dict[str, frozenset[str]]:

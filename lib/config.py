@@ -591,7 +591,9 @@ def _read_database(reader: _Reader) -> DatabaseConfig | None:
 _UPGRADE_KEYS = ("fromVersion", "toVersion")
 
 
-def _read_major_upgrade(reader: _Reader, engine_version: str) -> MajorUpgrade | None:
+def _read_major_upgrade(  # pylint: disable=too-many-return-statements
+    reader: _Reader, engine_version: str
+) -> MajorUpgrade | None:
     """``auroraMajorUpgrade: {fromVersion, toVersion}``: see ``MajorUpgrade`` and the README."""
     key = _qualified("auroraMajorUpgrade")
     given: dict[str, Any] | None = reader.structured(

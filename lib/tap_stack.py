@@ -235,6 +235,22 @@ class TapStack(pulumi.ComponentResource):
         partner = self._partner_of(config, anchor)
         on_anchor = pulumi.ResourceOptions(parent=self, provider=self.providers[anchor])
         database = config.database
+        upgrade = database.major_upgrade
+        if upgrade is not None:
+            # The three steps of a major upgrade (README "Upgrading the engine"): say where we are.
+            if database.engine_version == upgrade.from_version:
+                step = (
+                    f"step 1 of 3: the {upgrade.to_version} parameter groups are created beside the current ones; "
+                    f"next, set TapStack:auroraEngineVersion to {upgrade.to_version}"
+                )
+            else:
+                step = (
+                    f"step 2 of 3: the global cluster upgrades to {upgrade.to_version} and the members get the new "
+                    "parameter groups; reboot each instance, then remove TapStack:auroraMajorUpgrade"
+                )
+            pulumi.log.warn(
+                f"Aurora major upgrade {upgrade.from_version} -> {upgrade.to_version}, {step}", resource=self
+            )
 
         # Read, never created: the secret is the operator's, in the anchor region.
         secret = aws.secretsmanager.get_secret_version_output(

@@ -65,7 +65,7 @@ def test_lifecycle_first_deployment_only_creates(plan: Plan) -> None:
 
 
 def test_lifecycle_same_config_changes_nothing(plan: Plan) -> None:
-    assert diff_plans(plan, plan_for()).changes == ()
+    assert not diff_plans(plan, plan_for()).changes
 
 
 # Engine upgrades --------------------------------------------------------------------------------
@@ -132,6 +132,14 @@ def test_lifecycle_major_upgrade_step_2_upgrades_then_names_the_new_groups() -> 
         cluster = cluster_in(plan, region)
         assert plan.requires(cluster, global_cluster), f"{region}: the group must be named after the upgrade"
         assert plan.depends_on(cluster, new_group)
+
+
+def test_lifecycle_major_upgrade_plan_says_which_step_comes_next() -> None:
+    prepare = plan_for(UPGRADE_17).messages
+    assert any("step 1 of 3" in m and "set TapStack:auroraEngineVersion to 17.4" in m for m in prepare), prepare
+    upgrade = plan_for({**UPGRADE_17, "auroraEngineVersion": "17.4"}).messages
+    assert any("step 2 of 3" in m and "remove TapStack:auroraMajorUpgrade" in m for m in upgrade), upgrade
+    assert not any("major upgrade" in m for m in plan_for().messages)
 
 
 def test_lifecycle_major_upgrade_step_3_removes_the_old_groups() -> None:
@@ -309,7 +317,7 @@ def test_lifecycle_destroy_with_the_writer_in_the_anchor_needs_nothing_first(raw
     plan = plan_for(raw)
     state = LiveState.both_attached(plan, writer_region=plan.config.anchor.region)
     assert not violations(plan, state), [str(v) for v in violations(plan, state)]
-    assert procedure_before_destroy(plan, state) == []
+    assert not procedure_before_destroy(plan, state)
 
 
 @pytest.mark.parametrize("raw", [{}, SWAPPED], ids=["original-roles", "swapped-roles"])
@@ -337,7 +345,8 @@ def test_lifecycle_destroy_procedure_commands_match_the_rds_api() -> None:
     plan = plan_for(SWAPPED)
     steps = procedure_before_destroy(plan, LiveState.both_attached(plan, writer_region="us-east-2"))
     model = botocore.session.get_session().get_service_model("rds")
-    operations = {re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower(): name for name in model.operation_names}
+    names: list[str] = list(model.operation_names)  # pylint: disable=not-an-iterable
+    operations = {re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower(): name for name in names}
     commands = [m.group(1) for step in steps for m in re.finditer(r"`aws rds ([^`]+)`", step)]
     assert len(commands) == 3
     for command in commands:

@@ -48,7 +48,7 @@ def test_plandiff_ignore_changes_hides_top_level_and_nested_inputs() -> None:
         {"engineVersion": "16.8", "tags": {"Name": "a", "Owner": "y"}},
         ignore_changes=("engineVersion", "tags.Owner"),
     )
-    assert diff_plans(plan_of(old), plan_of(new)).changes == ()
+    assert not diff_plans(plan_of(old), plan_of(new)).changes
 
 
 def test_plandiff_unknown_input_of_a_stateful_type_may_replace_and_blocks() -> None:
@@ -110,7 +110,7 @@ def test_plandiff_table_replica_flag_change_updates_in_place() -> None:
 def test_plandiff_alias_matches_a_renamed_resource() -> None:
     old = resource("old-name", "aws:iam/role:Role", {"name": "r"})
     new = resource("new-name", "aws:iam/role:Role", {"name": "r"}, aliases=(old.urn,))
-    assert diff_plans(plan_of(old), plan_of(new)).changes == ()
+    assert not diff_plans(plan_of(old), plan_of(new)).changes
     unaliased = dataclasses.replace(new, aliases=())
     actions = [(c.action, c.name) for c in diff_plans(plan_of(old), plan_of(unaliased)).changes]
     assert actions == [(Action.CREATE, "new-name"), (Action.DELETE, "old-name")]
