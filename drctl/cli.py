@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from drctl import reconcile
 from drctl.harness import REPO_ROOT, run_plan
 from drctl.stackfile import StackFileError, read_stack_file
 from drctl.summary import render, to_json_text
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--stack", help="stack name (default: taken from the file name, Pulumi.<stack>.yaml)")
     plan.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON to PATH")
     plan.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    reconcile.add_parser(commands)
     return parser
 
 
@@ -73,6 +75,8 @@ def _plan(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drctl`` console script."""
     args = _parser().parse_args(argv)
+    if getattr(args, "handler", None) is not None:
+        return int(args.handler(args))
     if args.command == "plan":
         return _plan(args)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover - argparse rejects others
