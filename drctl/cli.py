@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from drctl import operate
+from drctl import operate, reconcile
 from drctl.harness import REPO_ROOT, run_plan
 from drctl.stackfile import StackFileError, read_stack_file
 from drctl.summary import render, to_json_text
@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--stack", help="stack name (default: taken from the file name, Pulumi.<stack>.yaml)")
     plan.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON to PATH")
     plan.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    reconcile.add_parser(commands)
     operate.register(commands)
     return parser
 
@@ -76,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drctl`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(arguments)
+    if getattr(args, "handler", None) is not None:
+        return int(args.handler(args))
     if args.command == "plan":
         return _plan(args)
     if args.command in operate.COMMANDS:

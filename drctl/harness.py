@@ -15,7 +15,7 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ class Registration:
     state: dict[str, Any]
     dependencies: tuple[str, ...]
     ignore_changes: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +72,32 @@ class PlannedResource:
     id: str | None
     inputs: dict[str, Any]
     effective_tags: dict[str, str] | None
-    # Beyond the contract: what the engine would order on and which drift it would ignore.
+    # Beyond the contract: what the engine would order on, which drift it would ignore, the
+    # provider that serves it (a destroy deletes a resource before its provider) and the URNs it
+    # was known by before (Pulumi's aliases: the same resource, not a new one).
     dependencies: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
+    provider: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def is_custom(self) -> bool:
+        """Whether this is a cloud resource or a provider (components have no id)."""
+        return self.id is not None
 
     def to_json(self) -> dict[str, Any]:
         """The resource as it appears in ``plan.json``."""
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddedReplica:
+    """A table replica: part of its table's resource, living in another region."""
+
+    table: PlannedResource
+    region: str
+    arn: str
+    effective_tags: dict[str, str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,17 +127,100 @@ class Plan:
         raise KeyError(name)
 
     def depends_on(self, resource: PlannedResource, other: PlannedResource) -> bool:
-        """Whether ``resource`` waits for ``other`` (directly, or through its parent components)."""
-        if other.urn in resource.dependencies:
-            return True
-        return resource.parent is not None and self.depends_on(self.by_urn(resource.parent), other)
+        """Whether ``resource`` waits for ``other`` directly, or through a ``depends_on`` of one of its
+        parent components. Total: False when it does not (the stack itself is no resource of the plan).
+        """
+        current: PlannedResource | None = resource
+        while current is not None:
+            if other.urn in current.dependencies:
+                return True
+            current = self._by_urn.get(current.parent) if current.parent else None
+        return False
+
+    def requires(self, resource: PlannedResource, other: PlannedResource) -> bool:
+        """Whether ``resource`` needs ``other`` to exist, transitively, through every edge the engine
+        orders on: dependencies (explicit and through inputs), the parent and the provider. Pulumi
+        creates ``other`` first and deletes it last, so this is exactly "``resource`` is deleted
+        before ``other``" on destroy. Total: False for unrelated resources.
+        """
+        return other.urn in self._requirements(resource.urn)
+
+    def deleted_before(self, first: PlannedResource, then: PlannedResource) -> bool:
+        """Whether a destroy is guaranteed to delete ``first`` before it starts deleting ``then``.
+        Resources that do not require each other may be deleted in any order, or at the same time.
+        """
+        return self.requires(first, then)
+
+    def edges_of(self, resource: PlannedResource) -> tuple[str, ...]:
+        """The URNs ``resource`` directly needs: its dependencies, its parent and its provider (only
+        those that are resources of the plan: the stack itself is not).
+        """
+        candidates = [*resource.dependencies, resource.parent, resource.provider]
+        return tuple(sorted({urn for urn in candidates if urn and urn in self._by_urn and urn != resource.urn}))
+
+    def destroy_waves(self) -> list[list[PlannedResource]]:
+        """The order a destroy follows, as waves: every resource of a wave can be deleted once all the
+        resources of earlier waves are gone (nothing left requires it). Within a wave the engine
+        deletes in parallel, in no promised order.
+        """
+        dependents: dict[str, set[str]] = {r.urn: set() for r in self.resources}
+        for resource in self.resources:
+            for needed in self.edges_of(resource):
+                dependents[needed].add(resource.urn)
+        remaining = {r.urn for r in self.resources}
+        waves: list[list[PlannedResource]] = []
+        while remaining:
+            ready = sorted(urn for urn in remaining if not dependents[urn] & remaining)
+            if not ready:
+                raise ValueError(f"the plan's dependency graph has a cycle among {sorted(remaining)[:5]}")
+            waves.append([self._by_urn[urn] for urn in ready])
+            remaining -= set(ready)
+        return waves
+
+    def table_replicas(self) -> list[EmbeddedReplica]:
+        """The replicas of every DynamoDB table, with the tags AWS would give them. A replica is no
+        resource of its own (the table manages it), so its tags are modelled as the provider applies
+        them: ``propagate_tags`` copies the table's tags (``tags_all``: its own region's defaults)
+        onto the replica (terraform-provider-aws dynamodb/table.go ``updateReplicaTags``), then every
+        ``aws.dynamodb.Tag`` naming the replica's ARN sets its key.
+        """
+        replicas = []
+        for table in self.of_type("aws:dynamodb/table:Table"):
+            for replica in table.inputs.get("replicas") or []:
+                region = str(replica["regionName"])
+                arn = _arn("dynamodb", region, f"table/{table.id}")
+                tags = dict(table.effective_tags or {}) if replica.get("propagateTags") else {}
+                for tag in self.of_type("aws:dynamodb/tag:Tag"):
+                    if tag.inputs.get("resourceArn") == arn:
+                        tags[str(tag.inputs["key"])] = str(tag.inputs["value"])
+                replicas.append(EmbeddedReplica(table=table, region=region, arn=arn, effective_tags=tags))
+        return replicas
 
     def by_urn(self, urn: str) -> PlannedResource:
         """The resource with URN ``urn``; KeyError if there is none."""
-        for resource in self.resources:
-            if resource.urn == urn:
-                return resource
-        raise KeyError(urn)
+        return self._by_urn[urn]
+
+    @cached_property
+    def _by_urn(self) -> dict[str, PlannedResource]:
+        return {resource.urn: resource for resource in self.resources}
+
+    def _requirements(self, urn: str) -> frozenset[str]:
+        memo = self._requirement_cache
+        if urn not in memo:
+            found: set[str] = set()
+            stack = list(self.edges_of(self._by_urn[urn]))
+            while stack:
+                current = stack.pop()
+                if current in found:
+                    continue
+                found.add(current)
+                stack.extend(self.edges_of(self._by_urn[current]))
+            memo[urn] = frozenset(found)
+        return memo[urn]
+
+    @cached_property
+    def _requirement_cache(self) -> dict[str, frozenset[str]]:
+        return {}
 
     def to_json(self) -> dict[str, Any]:
         """The plan contract: ``{project, stack, environment_suffix, regions, resources, outputs}``."""
@@ -700,9 +803,25 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     state=dict(registered.state) if registered is not None else {},
                     dependencies=tuple(request.dependencies),
                     ignore_changes=tuple(request.ignoreChanges),
+                    aliases=_alias_urns(request, self.make_urn),
                 )
             )
         return response
+
+
+def _alias_urns(request: Any, make_urn: Callable[[str, str, str], str]) -> tuple[str, ...]:
+    """The URNs a registration names as its earlier identities (``aliases=`` on the resource), built
+    the way the engine builds this registration's own URN; a spec's missing parts are the resource's.
+    """
+    found = [str(u) for u in getattr(request, "aliasURNs", [])]
+    for alias in getattr(request, "aliases", []):
+        if alias.urn:
+            found.append(str(alias.urn))
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        found.append(make_urn(parent, spec.type or request.type, spec.name or request.name))
+    return tuple(found)
 
 
 def sanitize(value: Any) -> Any:  # pylint: disable=too-many-return-statements
@@ -760,6 +879,9 @@ def _plan_resource(reg: Registration, mocks: PlanMocks, provider_regions: dict[s
         effective_tags=tags,
         dependencies=tuple(sorted(reg.dependencies)),
         ignore_changes=reg.ignore_changes,
+        # A provider reference is "<provider urn>::<provider id>".
+        provider=reg.provider.rsplit("::", 1)[0] if reg.provider else None,
+        aliases=reg.aliases,
     )
 
 

@@ -98,6 +98,29 @@ class DomainConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class MajorUpgrade:
+    """A major-version upgrade in progress (``auroraMajorUpgrade``). While it is set, the stack keeps
+    a cluster parameter group for both families, so that the members' groups never have to be
+    replaced while in use: step 1 (engine at ``from_version``) creates the new family's groups,
+    step 2 (engine at ``to_version``) upgrades and names them; removing the setting (step 3)
+    deletes the old family's groups.
+    """
+
+    from_version: str
+    to_version: str
+
+
+def major_of(version: str) -> int:
+    """``16.6`` -> ``16``."""
+    return int(version.split(".", maxsplit=1)[0])
+
+
+def parameter_group_family(version: str) -> str:
+    """``16.6`` -> ``aurora-postgresql16``."""
+    return f"aurora-postgresql{major_of(version)}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DatabaseConfig:
     """Aurora Global Database settings. Instance counts are per role (writer side, reader side)."""
 
@@ -110,11 +133,20 @@ class DatabaseConfig:
     primary_instances: int
     secondary_instances: int
     backup_retention_days: int
+    major_upgrade: MajorUpgrade | None = None
 
     @property
     def parameter_group_family(self) -> str:
-        """``16.6`` -> ``aurora-postgresql16``."""
-        return f"aurora-postgresql{self.engine_version.split('.', maxsplit=1)[0]}"
+        """The family of the engine version the members run: ``16.6`` -> ``aurora-postgresql16``."""
+        return parameter_group_family(self.engine_version)
+
+    @property
+    def parameter_group_families(self) -> tuple[str, ...]:
+        """Every family the stack keeps a cluster parameter group for (two during a major upgrade)."""
+        versions = [self.engine_version]
+        if self.major_upgrade is not None:
+            versions += [self.major_upgrade.from_version, self.major_upgrade.to_version]
+        return tuple(sorted({parameter_group_family(v) for v in versions}))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -551,6 +583,7 @@ def _read_database(reader: _Reader) -> DatabaseConfig | None:
         7,
         lambda n: None if 1 <= n <= 35 else f"Aurora keeps automated backups 1 to 35 days, got {n}",
     )
+    major_upgrade = _read_major_upgrade(reader, version)
     if not ok or secret_name is None:
         return None
     return DatabaseConfig(
@@ -563,7 +596,60 @@ def _read_database(reader: _Reader) -> DatabaseConfig | None:
         primary_instances=primary,
         secondary_instances=secondary,
         backup_retention_days=retention,
+        major_upgrade=major_upgrade,
     )
+
+
+_UPGRADE_KEYS = ("fromVersion", "toVersion")
+
+
+def _read_major_upgrade(  # pylint: disable=too-many-return-statements
+    reader: _Reader, engine_version: str
+) -> MajorUpgrade | None:
+    """``auroraMajorUpgrade: {fromVersion, toVersion}``: see ``MajorUpgrade`` and the README."""
+    key = _qualified("auroraMajorUpgrade")
+    given: dict[str, Any] | None = reader.structured(
+        "auroraMajorUpgrade", dict, "a map with fromVersion and toVersion (quoted strings)"
+    )
+    if given is None:
+        return None
+    problems_before = len(reader.problems)
+    for unknown in sorted(set(given) - set(_UPGRADE_KEYS)):
+        reader.fail(
+            f"{key}.{unknown}", f"unknown key '{unknown}' (a major upgrade names only fromVersion and toVersion)"
+        )
+    if not all(k in given for k in _UPGRADE_KEYS):
+        reader.fail(key, "must set fromVersion and toVersion (the running version and the target)")
+        return None
+    versions: dict[str, str] = {}
+    for name in _UPGRADE_KEYS:
+        value = given[name]
+        # YAML reads an unquoted 16.10 as the number 16.1: only a quoted string is a version.
+        if not isinstance(value, str) or not _ENGINE_VERSION.match(value):
+            reader.fail(f"{key}.{name}", f'must be a quoted string major.minor (such as "17.4"), got {value!r}')
+            continue
+        versions[name] = value
+    if len(reader.problems) > problems_before:
+        return None
+    upgrade = MajorUpgrade(from_version=versions["fromVersion"], to_version=versions["toVersion"])
+    if major_of(upgrade.to_version) == major_of(upgrade.from_version):
+        reader.fail(
+            key,
+            f"{upgrade.from_version} to {upgrade.to_version} is a minor upgrade: a minor upgrade needs no "
+            "preparation, set auroraEngineVersion alone",
+        )
+        return None
+    if major_of(upgrade.to_version) < major_of(upgrade.from_version):
+        reader.fail(key, f"toVersion {upgrade.to_version} is not a later major version than {upgrade.from_version}")
+        return None
+    if engine_version not in (upgrade.from_version, upgrade.to_version):
+        reader.fail(
+            _qualified("auroraEngineVersion"),
+            f"'{engine_version}' must be fromVersion (step 1) or toVersion (step 2) of auroraMajorUpgrade "
+            f"({upgrade.from_version} -> {upgrade.to_version}); remove auroraMajorUpgrade once the upgrade is done",
+        )
+        return None
+    return upgrade
 
 
 def _read_storage(reader: _Reader) -> StorageConfig:

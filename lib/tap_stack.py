@@ -21,7 +21,14 @@ from lib.components.access import OPERATOR_ROLE, DrAccess, DrAccessArgs, DrScope
 from lib.components.api import CustomDomainArgs, RegionalApi, RegionalApiArgs
 from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
 from lib.components.dns import FailoverRouting, FailoverRoutingArgs, RegionEndpoint
-from lib.components.function import PaymentFunction, PaymentFunctionArgs, execution_role_name, function_code
+from lib.components.function import (
+    ExecutionRole,
+    ExecutionRoleArgs,
+    PaymentFunction,
+    PaymentFunctionArgs,
+    execution_role_name,
+    function_code,
+)
 from lib.components.keys import RegionalKey, RegionalKeyArgs
 from lib.components.monitoring import (
     HealthCheckAlarms,
@@ -67,6 +74,8 @@ class TapStack(pulumi.ComponentResource):
     table: TransactionsTable
     buckets: dict[tuple[str, str], RegionalBucket]
     functions: dict[str, PaymentFunction]
+    execution_roles: dict[str, ExecutionRole]
+    region_tags: dict[str, dict[str, str]]
     code_sha256: str
     apis: dict[str, RegionalApi]
     routing: FailoverRouting
@@ -83,18 +92,22 @@ class TapStack(pulumi.ComponentResource):
         namer = Namer(project=PROJECT_PREFIX, suffix=config.environment_suffix)
         project_tags = {**PROJECT_TAGS, **config.extra_tags}
 
+        # Each region's tags: its provider's default tags, and the tags of what lives in the region
+        # without a resource of its own there (the table's replica).
+        self.region_tags = {
+            region.region: stack_tags(
+                environment_suffix=config.environment_suffix,
+                region=region.region,
+                role=region.role,
+                extra=project_tags,
+            )
+            for region in config.regions
+        }
         self.providers = {
             region.region: aws.Provider(
                 f"aws-{region.region}",
                 region=region.region,
-                default_tags={
-                    "tags": stack_tags(
-                        environment_suffix=config.environment_suffix,
-                        region=region.region,
-                        role=region.role,
-                        extra=project_tags,
-                    )
-                },
+                default_tags={"tags": self.region_tags[region.region]},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for region in config.regions
@@ -161,6 +174,23 @@ class TapStack(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+        # Before the networks: the private subnets and application security groups depend on the
+        # functions' network-interface permissions, so that a destroy deletes them first.
+        self.execution_roles = {
+            region.region: ExecutionRole(
+                f"payment-validator-role-{region.region}",
+                ExecutionRoleArgs(
+                    region=region.region,
+                    namer=namer,
+                    global_provider=self.global_provider,
+                    previous_parent=pulumi.create_urn(
+                        f"payment-validator-{region.region}", "tapstack:compute:PaymentFunction", parent=self
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for region in config.regions
+        }
         self.networks = {
             region.region: RegionalNetwork(
                 f"network-{region.region}",
@@ -177,6 +207,7 @@ class TapStack(pulumi.ComponentResource):
                     reverse_dns_prefix=partition.reverse_dns_prefix,
                     provider=self.providers[region.region],
                     global_provider=self.global_provider,
+                    workload_depends_on=[self.execution_roles[region.region].network_policy],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -210,6 +241,22 @@ class TapStack(pulumi.ComponentResource):
         partner = self._partner_of(config, anchor)
         on_anchor = pulumi.ResourceOptions(parent=self, provider=self.providers[anchor])
         database = config.database
+        upgrade = database.major_upgrade
+        if upgrade is not None:
+            # The three steps of a major upgrade (README "Upgrading the engine"): say where we are.
+            if database.engine_version == upgrade.from_version:
+                step = (
+                    f"step 1 of 3: the {upgrade.to_version} parameter groups are created beside the current ones; "
+                    f"next, set TapStack:auroraEngineVersion to {upgrade.to_version}"
+                )
+            else:
+                step = (
+                    f"step 2 of 3: the global cluster upgrades to {upgrade.to_version} and the members get the new "
+                    "parameter groups; reboot each instance, then remove TapStack:auroraMajorUpgrade"
+                )
+            pulumi.log.warn(
+                f"Aurora major upgrade {upgrade.from_version} -> {upgrade.to_version}, {step}", resource=self
+            )
 
         # Read, never created: the secret is the operator's, in the anchor region.
         secret = aws.secretsmanager.get_secret_version_output(
@@ -265,6 +312,8 @@ class TapStack(pulumi.ComponentResource):
                 home_kms_key_arn=self.keys[anchor].key_arn,
                 replica_kms_key_arn=self.keys[partner].key_arn,
                 provider=self.providers[anchor],
+                replica_tags=self.region_tags[partner],
+                replica_provider=self.providers[partner],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -348,6 +397,7 @@ class TapStack(pulumi.ComponentResource):
                     log_retention_days=config.log_retention_days,
                     provider=self.providers[name],
                     global_provider=self.global_provider,
+                    execution_role=self.execution_roles[name],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

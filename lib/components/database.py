@@ -33,6 +33,23 @@ MEMBERSHIP_ATTRIBUTES = [
     "sourceRegion",
 ]
 
+# AWS upgrades the members of a global database through the global cluster: the provider's
+# aws_rds_global_cluster performs a minor upgrade with ModifyDBCluster on every member and a major
+# one with ModifyGlobalCluster (terraform-provider-aws rds/global_cluster.go). A member that also
+# declared the version would plan its old version back, or race the global upgrade; so the members
+# (clusters and instances) take the version at creation and ignore it afterwards.
+ENGINE_VERSION_FOLLOWS_GLOBAL_CLUSTER = ["engineVersion"]
+PARAMETERS: tuple[aws.rds.ClusterParameterGroupParameterArgsDict, ...] = (
+    {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+    {"name": "log_connections", "value": "1", "apply_method": "pending-reboot"},
+    {"name": "log_disconnections", "value": "1", "apply_method": "pending-reboot"},
+)
+
+
+def parameter_group_major(family: str) -> str:
+    """``aurora-postgresql16`` -> ``16``: the part of a parameter group's names that carries its family."""
+    return family.removeprefix(ENGINE)
+
 
 def master_password_from(secret_string: str) -> str:
     """The password in a secret stored either as plain text or as JSON with a ``password`` field
@@ -115,18 +132,22 @@ class AuroraMember(pulumi.ComponentResource):
             tags={"Name": namer.regional("aurora", region)},
             opts=child,
         )
-        parameters = aws.rds.ClusterParameterGroup(
-            f"{region}-aurora-params",
-            name=namer.regional("aurora-params", region),
-            family=database.parameter_group_family,
-            description="Payments Aurora: TLS required, connections logged",
-            parameters=[
-                {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
-                {"name": "log_connections", "value": "1", "apply_method": "pending-reboot"},
-                {"name": "log_disconnections", "value": "1", "apply_method": "pending-reboot"},
-            ],
-            opts=child,
-        )
+        # One group per family, named by it: a family change would otherwise replace the group in
+        # use (family forces a new group). During a major upgrade both families' groups exist, and
+        # AWS resets the members to its default groups (dropping rds.force_ssl) until the cluster
+        # below names the new family's group again (ModifyGlobalCluster, AllowMajorVersionUpgrade).
+        groups = {
+            family: aws.rds.ClusterParameterGroup(
+                f"{region}-aurora-pg{parameter_group_major(family)}",
+                name=namer.regional(f"aurora-pg{parameter_group_major(family)}", region),
+                family=family,
+                description="Payments Aurora: TLS required, connections logged",
+                parameters=list(PARAMETERS),
+                opts=child,
+            )
+            for family in database.parameter_group_families
+        }
+        parameters = groups[database.parameter_group_family]
         # Created here (before RDS does it unencrypted and without retention) so the exported
         # PostgreSQL log is KMS-encrypted, expires and is destroyed with the stack.
         log_group = aws.cloudwatch.LogGroup(
@@ -171,7 +192,7 @@ class AuroraMember(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    ignore_changes=MEMBERSHIP_ATTRIBUTES,
+                    ignore_changes=[*MEMBERSHIP_ATTRIBUTES, *ENGINE_VERSION_FOLLOWS_GLOBAL_CLUSTER],
                     depends_on=[log_group, *args.depends_on],
                 ),
             ),
@@ -193,7 +214,9 @@ class AuroraMember(pulumi.ComponentResource):
                 promotion_tier=index,
                 copy_tags_to_snapshot=True,
                 tags={"Name": namer.regional(f"aurora-{index + 1}", region)},
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(ignore_changes=ENGINE_VERSION_FOLLOWS_GLOBAL_CLUSTER)
+                ),
             )
             for index in range(args.instance_count)
         ]

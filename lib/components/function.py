@@ -82,6 +82,7 @@ class PaymentFunctionArgs:
     log_retention_days: int
     provider: aws.Provider
     global_provider: aws.Provider
+    execution_role: ExecutionRole
 
 
 def execution_policy(
@@ -94,8 +95,9 @@ def execution_policy(
     fingerprint_key_arn: str,
     log_group_arn: str,
 ) -> dict[str, Any]:
-    """Only what the function calls, on its region's resources. X-Ray and VPC network interfaces
-    take no resource-level permissions, so those two statements name actions but not resources.
+    """Only what the function calls, on its region's resources. X-Ray takes no resource-level
+    permissions, so that statement names actions but not resources. The VPC network-interface
+    permissions are a policy of their own (``network_interface_policy``), with another lifetime.
     """
     return {
         "Version": "2012-10-17",
@@ -151,6 +153,18 @@ def execution_policy(
                 "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
                 "Resource": ["*"],
             },
+        ],
+    }
+
+
+def network_interface_policy() -> dict[str, Any]:
+    """What Lambda needs, as the function's execution role, to create and release the function's
+    network interfaces in the VPC (moved verbatim out of ``execution_policy``; issue 12 scopes it).
+    It must not depend on the subnets or the security group: they depend on it (see ExecutionRole).
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
             {
                 "Sid": "VpcNetworkInterfaces",
                 "Effect": "Allow",
@@ -169,6 +183,54 @@ def execution_policy(
 
 
 LAMBDA_TRUST_POLICY = service_trust_policy("lambda.amazonaws.com")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExecutionRoleArgs:
+    """The region's function role. ``previous_parent`` is the URN of the component that held the
+    role before it had a component of its own (an alias keeps the role from being replaced).
+    """
+
+    region: str
+    namer: Namer
+    global_provider: aws.Provider
+    previous_parent: pulumi.Input[str] | None = None
+
+
+class ExecutionRole(pulumi.ComponentResource):
+    """The payment function's execution role and its network-interface permissions, built before the
+    region's network so that the private subnets and the application security group can depend on
+    them. A destroy then deletes the subnets and the group before those permissions: Lambda releases
+    a deleted function's network interfaces with the execution role's permissions, asynchronously,
+    and without them the subnet and group deletions wait on interfaces that are never released
+    (pulumi-aws#2642; terraform-provider-aws waits for such interfaces in ec2/vpc_subnet.go
+    ``deleteLingeringENIs``).
+    """
+
+    role: aws.iam.Role
+    network_policy: aws.iam.RolePolicy
+
+    def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tapstack:compute:ExecutionRole", name, None, opts)
+        region, namer = args.region, args.namer
+        iam = pulumi.ResourceOptions(parent=self, provider=args.global_provider)
+        aliases = [pulumi.Alias(parent=args.previous_parent)] if args.previous_parent is not None else None
+        self.role = aws.iam.Role(
+            f"{region}-payment-validator-role",
+            name=execution_role_name(namer, region),
+            description=f"Execution role of {namer.plain('payment-validator')} in {region}",
+            assume_role_policy=LAMBDA_TRUST_POLICY,
+            max_session_duration=3600,
+            opts=pulumi.ResourceOptions.merge(iam, pulumi.ResourceOptions(aliases=aliases)),
+        )
+        self.network_policy = aws.iam.RolePolicy(
+            f"{region}-payment-validator-network",
+            name=namer.name("validator-network"),
+            role=self.role.id,
+            policy=json.dumps(network_interface_policy()),
+            opts=iam,
+        )
+        self.register_outputs({"roleArn": self.role.arn})
 
 
 class PaymentFunction(pulumi.ComponentResource):
@@ -191,14 +253,7 @@ class PaymentFunction(pulumi.ComponentResource):
             opts=child,
         )
         iam = pulumi.ResourceOptions(parent=self, provider=args.global_provider)
-        role = aws.iam.Role(
-            f"{region}-payment-validator-role",
-            name=execution_role_name(namer, region),
-            description=f"Execution role of {function_name} in {region}",
-            assume_role_policy=LAMBDA_TRUST_POLICY,
-            max_session_duration=3600,
-            opts=iam,
-        )
+        role = args.execution_role.role
         table_arn = pulumi.Output.concat(
             "arn:", args.partition, ":dynamodb:", region, ":", args.account_id, ":table/", args.table_name
         )
@@ -255,7 +310,10 @@ class PaymentFunction(pulumi.ComponentResource):
             },
             logging_config={"log_format": "Text", "log_group": log_group.name},
             tags={"Name": function_name, "CodeSha256": args.code.sha256},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[log_group, role_policy])),
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(depends_on=[log_group, role_policy, args.execution_role.network_policy]),
+            ),
         )
         self.function_name = function.name
         self.function_arn = function.arn

@@ -95,6 +95,9 @@ class RegionalNetworkArgs:
     reverse_dns_prefix: pulumi.Input[str]
     provider: aws.Provider
     global_provider: aws.Provider
+    # What the private subnets and the application security group wait for at creation, and so
+    # outlive on destroy: the payment function's network-interface permissions (see ExecutionRole).
+    workload_depends_on: Sequence[pulumi.Resource] = ()
 
 
 class RegionalNetwork(pulumi.ComponentResource):
@@ -118,6 +121,9 @@ class RegionalNetwork(pulumi.ComponentResource):
         region = args.region
         namer = args.namer
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        workload = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=list(args.workload_depends_on))
+        )
         plan = plan_subnets(args.vpc_cidr)
 
         # Opt-in zones (Local Zones, Wavelength) lack the services this design needs.
@@ -159,7 +165,7 @@ class RegionalNetwork(pulumi.ComponentResource):
                 availability_zone=self._zone(index),
                 map_public_ip_on_launch=False,
                 tags={"Name": namer.regional(f"private-{az_suffix}", region), "Tier": "private"},
-                opts=child,
+                opts=workload,
             )
             # One route table per AZ keeps per-zone routing possible (a NAT per AZ later) without
             # replacing associations.
@@ -221,7 +227,7 @@ class RegionalNetwork(pulumi.ComponentResource):
             ],
             revoke_rules_on_delete=True,
             tags={"Name": namer.regional("app", region)},
-            opts=child,
+            opts=workload,
         )
         self.application_security_group_id = application.id
 

@@ -16,6 +16,9 @@ key and write with a condition on it, so a duplicate in either region converges 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -36,6 +39,18 @@ class TransactionsTableArgs:
     home_kms_key_arn: pulumi.Input[str]
     replica_kms_key_arn: pulumi.Input[str]
     provider: aws.Provider
+    # The replica's own tags (its region's Environment, Region and DR-Role, ...) and the provider
+    # of its region, which applies them.
+    replica_tags: Mapping[str, str]
+    replica_provider: aws.Provider
+
+
+def tag_resource_name(region: str, key: str) -> str:
+    """A logical name for the tag ``key`` of the replica in ``region``: readable, and unique even for
+    keys that differ only in characters a name cannot carry.
+    """
+    readable = re.sub(r"[^A-Za-z0-9-]+", "-", key).strip("-").lower() or "tag"
+    return f"{region}-transactions-replica-tag-{readable}-{hashlib.sha256(key.encode()).hexdigest()[:6]}"
 
 
 class TransactionsTable(pulumi.ComponentResource):
@@ -78,9 +93,12 @@ class TransactionsTable(pulumi.ComponentResource):
                 {
                     "region_name": args.replica_region,
                     "kms_key_arn": args.replica_kms_key_arn,
-                    # Replicas do not inherit PITR or tags; both must be asked for.
+                    # Replicas do not inherit PITR: it must be asked for.
                     "point_in_time_recovery": True,
-                    "propagate_tags": True,
+                    # Propagation would copy the table's tags (its home region's Region and DR-Role)
+                    # onto the replica (terraform-provider-aws dynamodb/table.go updateReplicaTags);
+                    # the replica is tagged with its own region's tags below instead.
+                    "propagate_tags": False,
                 }
             ],
             deletion_protection_enabled=False,
@@ -91,4 +109,15 @@ class TransactionsTable(pulumi.ComponentResource):
         self.arn = table.arn
         self.stream_arn = table.stream_arn
         self.replica_arn = table.replicas.apply(lambda replicas: (replicas[0].arn or "") if replicas else "")
+        # One aws.dynamodb.Tag per key, in the replica's region: the provider's documented way to tag
+        # a replica the table resource manages. A role swap only updates the DR-Role tag's value.
+        replica_tags = {**args.replica_tags, "Name": args.namer.name("transactions")}
+        for key in sorted(replica_tags):
+            aws.dynamodb.Tag(
+                tag_resource_name(args.replica_region, key),
+                resource_arn=self.replica_arn,
+                key=key,
+                value=replica_tags[key],
+                opts=pulumi.ResourceOptions(parent=self, provider=args.replica_provider),
+            )
         self.register_outputs({"name": self.name, "arn": self.arn})

@@ -101,7 +101,7 @@ def test_decision_never_fails_back() -> None:
 
 def test_decision_acts_only_if_all_hold_over_every_combination() -> None:
     """Each of the eight conditions flipped alone or together: FAIL_OVER only when none is flipped."""
-    flips = {
+    flips: dict[str, dict[str, object]] = {
         "enabled": {"enabled": False},
         "latch": {"latch": TRIPPED},
         "writer": {"writer_region": HERE},

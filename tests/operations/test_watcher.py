@@ -26,7 +26,7 @@ def watcher(
         enabled=enabled,
         max_data_loss_ms=1000,
         after_minutes=5,
-        **bounds,  # type: ignore[arg-type]
+        **bounds,
     )
     return Watcher(world.context(f"watcher {region}"), settings, remaining_seconds=lambda: remaining)
 

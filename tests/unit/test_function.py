@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
 from drctl.harness import Plan, PlannedResource
+from drctl.plandiff import diff_plans
 from lib.components.function import function_code
 from lib.regions import region_code
 
@@ -99,8 +101,9 @@ def test_function_runtime_settings(plan: Plan, region: str) -> None:
 def test_function_role_is_least_privilege_on_its_region(plan: Plan, region: str) -> None:
     function = function_in(plan, region)
     (role,) = [r for r in plan.of_type("aws:iam/role:Role") if function.inputs["role"].endswith(f"/{r.inputs['name']}")]
-    (policy,) = [p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.inputs["name"]]
-    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    policies = [p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.inputs["name"]]
+    assert len(policies) == 2, "the data-access policy and the network-interface policy"
+    statements = {s["Sid"]: s for p in policies for s in json.loads(p.inputs["policy"])["Statement"]}
     actions = [a for s in statements.values() for a in s["Action"]]
     assert not [a for a in actions if "*" in a], "wildcard action"
     unscoped = {sid for sid, s in statements.items() if "*" in s["Resource"]}
@@ -130,3 +133,18 @@ def test_function_environment_matches_what_the_code_reads(plan: Plan) -> None:
 def test_function_code_refuses_an_empty_source(tmp_path: Any) -> None:
     with pytest.raises(FileNotFoundError):
         function_code(tmp_path)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-east-2"])
+def test_function_role_keeps_its_identity_in_its_own_component(plan: Plan, region: str) -> None:
+    """The role moved out of PaymentFunction into ExecutionRole: its alias names the old URN, so a
+    stack deployed before the move updates nothing (a replacement would fail: the name is taken).
+    """
+    role = plan.named(f"{region}-payment-validator-role")
+    (old_urn,) = role.aliases
+    assert "tapstack:compute:PaymentFunction$aws:iam/role:Role" in old_urn
+    before = dataclasses.replace(
+        plan,
+        resources=tuple(dataclasses.replace(r, urn=old_urn, aliases=()) if r is role else r for r in plan.resources),
+    )
+    assert not diff_plans(before, plan).changes_resource(role.name)

@@ -110,6 +110,8 @@ ROLE_DEPENDENT = {
     "aws:route53/record:Record": {"aliases", "healthCheckId"},
     "aws:cloudwatch/metricAlarm:MetricAlarm": {"actionsEnabled", "treatMissingData"},
     "aws:cloudwatch/dashboard:Dashboard": {"dashboardBody"},
+    # The table replica's DR-Role tag (the replica is tagged by its region, not through the table).
+    "aws:dynamodb/tag:Tag": {"value"},
 }
 
 

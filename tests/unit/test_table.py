@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drctl.harness import Plan
-from lib.components.table import MERCHANT_TIME_INDEX, TTL_ATTRIBUTE
+from lib.components.table import MERCHANT_TIME_INDEX, TTL_ATTRIBUTE, tag_resource_name
 
 
 def test_table_is_on_demand_with_the_payment_key_design(plan: Plan) -> None:
@@ -33,7 +33,23 @@ def test_table_replica_in_the_other_region_with_its_own_key_pitr_and_tags(plan: 
     assert replica["regionName"] == "us-east-2"
     assert replica["kmsKeyArn"].startswith("arn:aws:kms:us-east-2:"), "a replica needs a key of its own region"
     assert replica["pointInTimeRecovery"] is True, "replica PITR is off unless set"
-    assert replica["propagateTags"] is True
+    assert replica["propagateTags"] is False, "propagation would copy the home region's Region and DR-Role"
+
+
+def test_table_replica_tags_are_set_in_the_replica_region(plan: Plan) -> None:
+    tags = plan.of_type("aws:dynamodb/tag:Tag")
+    (replica,) = plan.table_replicas()
+    assert {t.inputs["key"] for t in tags} >= {"Environment", "Region", "DR-Role", "Project", "Name"}
+    for tag in tags:
+        assert tag.region == "us-east-2", f"{tag.name} is applied from {tag.region}"
+        assert tag.inputs["resourceArn"] == replica.arn, tag.name
+    assert replica.effective_tags["Region"] == "us-east-2"
+
+
+def test_table_replica_tag_names_are_unique_for_awkward_keys() -> None:
+    names = {tag_resource_name("us-east-2", key) for key in ("Cost Center", "cost-center", "a:b", "a::b", "%")}
+    assert len(names) == 5
+    assert all("::" not in name for name in names)
 
 
 def test_table_outputs_per_region(plan: Plan) -> None:
