@@ -23,9 +23,10 @@ import dataclasses
 import datetime
 import enum
 
+from dr_operations.latch import ARMED, DISARMED, TRIPPED
 from dr_operations.probes import DRAINED, HEALTHY
 
-ARMED, TRIPPED, DISARMED = "armed", "tripped", "disarmed"
+__all__ = ["ARMED", "DISARMED", "TRIPPED", "Decision", "Signals", "Verdict", "decide"]
 # A lag reading older than this, before the outage began, does not tell what a failover would lose.
 LAG_READING_MAX_AGE_SECONDS = 300
 

@@ -113,6 +113,27 @@ def authorizations(
             # SSE-KMS under a bucket key: S3 asks KMS for a data key with the caller's permissions.
             Authorization(action="kms:GenerateDataKey", resource=key_arn, context=via, resource_owner=f"key:{key_arn}"),
         ]
+    if key == ("s3", "GetObject"):
+        bucket = str(params["Bucket"])
+        key_arn = outputs.region(region).kms_key_arn
+        via = context | {"kms:ViaService": f"s3.{region}.amazonaws.com", "kms:CallerAccount": account}
+        return [
+            Authorization(
+                action="s3:GetObject",
+                resource=f"arn:{partition}:s3:::{bucket}/{params['Key']}",
+                context=context | {"aws:SecureTransport": "true"},
+                resource_owner=f"bucket:{bucket}",
+            ),
+            Authorization(action="kms:Decrypt", resource=key_arn, context=via, resource_owner=f"key:{key_arn}"),
+        ]
+    if key == ("cloudwatch", "PutMetricData"):
+        return [
+            Authorization(
+                action="cloudwatch:PutMetricData",
+                resource="*",
+                context=context | {"cloudwatch:namespace": str(params["Namespace"])},
+            )
+        ]
     if key == ("sns", "Publish"):
         topic = str(params["TopicArn"])
         key_arn = outputs.region(region).kms_key_arn

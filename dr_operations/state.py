@@ -115,7 +115,11 @@ def read_global_database(aws: Aws, outputs: StackOutputs, via: Sequence[str]) ->
         except (RegionUnreachableError, AwsCallError) as error:
             errors.append(str(error))
             continue
-        (cluster,) = response["GlobalClusters"]
+        found = response.get("GlobalClusters") or []
+        if len(found) != 1:
+            errors.append(f"{region}: no global cluster {outputs.global_cluster_id}")
+            continue
+        (cluster,) = found
         members: dict[str, MemberState] = {}
         for member in cluster.get("GlobalClusterMembers", []):
             arn = str(member["DBClusterArn"])

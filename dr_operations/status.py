@@ -13,6 +13,7 @@ from typing import Any
 from dr_operations.aws import AwsCallError, RegionUnreachableError
 from dr_operations.context import OperationContext
 from dr_operations.control import ControlState, read_control
+from dr_operations.latch import read_latch
 from dr_operations.probes import DRAINED, HEALTHY, HealthAnswer, probe_health
 from dr_operations.state import (
     REPLICATION_LAG,
@@ -55,6 +56,7 @@ class RegionStatus:
     table: TableReplicaState | None
     buckets: list[BucketReplicationState]
     alarms: list[str] | None
+    automation: str | None = None
 
     @property
     def control_replicated(self) -> bool | None:
@@ -293,6 +295,13 @@ def _region_status(ctx: OperationContext, region: str, now: Any) -> RegionStatus
     table = read_table(aws, outputs, region, now) if aws.is_reachable(region) else None
     buckets = read_bucket_replication(aws, outputs, region, now) if aws.is_reachable(region) else []
     alarms = read_alarms_in_alarm(aws, outputs, region) if aws.is_reachable(region) else None
+    automation = None
+    for via in (region, other):
+        try:
+            automation = read_latch(ctx, region, via=via)
+            break
+        except (RegionUnreachableError, AwsCallError):
+            continue
     return RegionStatus(
         region=region,
         reachable=aws.is_reachable(region),
@@ -303,6 +312,7 @@ def _region_status(ctx: OperationContext, region: str, now: Any) -> RegionStatus
         table=table,
         buckets=buckets,
         alarms=alarms,
+        automation=automation,
     )
 
 
@@ -355,4 +365,6 @@ def problems_of(status: StackStatus) -> list[str]:
                 )
         if state.alarms:
             problems.append(f"alarms in ALARM in {region}: {', '.join(state.alarms)}")
+        if state.automation not in (None, "armed"):
+            problems.append(f"the automatic failover of {region} is {state.automation} (drctl automation arm {region})")
     return problems

@@ -20,17 +20,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from dr_operations.audit import write_audit
-from dr_operations.automation import ARMED, TRIPPED, Decision, Signals, Verdict, decide
+from dr_operations.audit import identify_through, write_audit
+from dr_operations.automation import ARMED, DISARMED, TRIPPED, Decision, Signals, Verdict, decide
 from dr_operations.aws import AwsCallError, RegionUnreachableError
 from dr_operations.context import OperationContext
 from dr_operations.control import read_control, utc_now_text
+from dr_operations.latch import latch_key, read_latch, set_latch
 from dr_operations.names import (
     AUTO_FAILOVER_ACTIONS,
     HEARTBEAT_ITEM_PREFIX,
     HEARTBEAT_MISSED,
     HEARTBEAT_PREFIX,
-    LATCH_ITEM_PREFIX,
     MEASURED_REPLICATION_LAG,
     NAMESPACE,
     PEER_DRAINED,
@@ -38,7 +38,7 @@ from dr_operations.names import (
     PEER_PROBE_LATENCY,
     WATCHER_ITEM_PREFIX,
 )
-from dr_operations.operation import SUCCEEDED
+from dr_operations.operation import NOTHING_TO_DO, SUCCEEDED, OperationReport, Run, SafeStopError, execute
 from dr_operations.probes import DRAINED, HEALTHY, HealthAnswer, probe_health
 from dr_operations.recovery import failover
 from dr_operations.state import (
@@ -78,11 +78,6 @@ def _key(prefix: str, region: str, sort: str) -> dict[str, dict[str, str]]:
 def state_key(region: str) -> dict[str, dict[str, str]]:
     """The watcher's memory between minutes."""
     return _key(WATCHER_ITEM_PREFIX, region, "STATE")
-
-
-def latch_key(region: str) -> dict[str, dict[str, str]]:
-    """The automation's latch."""
-    return _key(LATCH_ITEM_PREFIX, region, "LATCH")
 
 
 def heartbeat_key(region: str) -> dict[str, dict[str, str]]:
@@ -188,8 +183,7 @@ class Watcher:
 
     def read_latch(self) -> str:
         """armed (no item), tripped or disarmed."""
-        item = self._get(self.settings.region, latch_key(self.settings.region)) or {}
-        return str(item.get("state", {}).get("S", ARMED))
+        return read_latch(self.ctx, self.settings.region, via=self.settings.region)
 
     def read_database(self) -> GlobalDatabaseState | None:
         """Through this region only: the watcher never needs the other region's control plane."""
@@ -409,18 +403,36 @@ class Watcher:
         )
 
 
-def set_latch(ctx: OperationContext, region: str, state: str, *, reason: str, via: str) -> None:
-    """``drctl automation arm|disarm``: write ``region``'s latch through ``via``."""
-    ctx.aws.mutate(
-        via,
-        "dynamodb",
-        "put_item",
-        TableName=ctx.outputs.table_name,
-        Item={
-            **latch_key(region),
-            "state": {"S": state},
-            "updated_at": {"S": utc_now_text(ctx.clock())},
-            "reason": {"S": reason},
-            "run_id": {"S": ctx.run_id},
-        },
-    )
+def arm(ctx: OperationContext, region: str, *, armed: bool, reason: str) -> OperationReport:
+    """``drctl automation arm|disarm REGION``: the only way to re-arm a watcher that has acted (or to hold
+    one off during maintenance). Written through ``region`` when it answers, else through the other region.
+    """
+    wanted = ARMED if armed else DISARMED
+
+    def body(run: Run) -> str:
+        prefer = [region, ctx.outputs.other(region)]
+        with run.step("identify_operator") as step:
+            run.who = identify_through(ctx.aws, prefer)
+            step.done(run.who["arn"])
+        with run.step("write_latch") as step:
+            errors = []
+            for via in prefer:
+                try:
+                    current = read_latch(ctx, region, via=via)
+                except (RegionUnreachableError, AwsCallError) as error:
+                    errors.append(str(error))
+                    continue
+                run.before["latch"] = current
+                if current == wanted:
+                    step.already_done(f"the automation of {region} is already {wanted} (in {via}'s replica)")
+                    return NOTHING_TO_DO
+                set_latch(ctx, region, wanted, reason=reason, via=via)
+                run.after["latch"] = wanted
+                run.facts["written_via"] = via
+                (step.would_do if ctx.dry_run else step.done)(
+                    f"the automation of {region}: {current} -> {wanted} (through {via})"
+                )
+                return SUCCEEDED
+            raise SafeStopError("no region answered: " + "; ".join(errors))
+
+    return execute(ctx, command=f"automation-{'arm' if armed else 'disarm'}", arguments={"region": region}, body=body)

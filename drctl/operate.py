@@ -32,6 +32,7 @@ from dr_operations.recovery import (
     switchover,
 )
 from dr_operations.status import read_status
+from dr_operations.watcher import arm
 from drctl.render import console, progress_printer, render_report, render_status, to_json
 
 EXIT_OK, EXIT_STOPPED, EXIT_USAGE = 0, 1, 2
@@ -125,6 +126,14 @@ def register(commands: Any) -> None:
             parser.add_argument("--fence", action="store_true", help="also refuse new payments there (retryable 503)")
             parser.add_argument("--wait-dns", action="store_true", help="wait until the API name resolves elsewhere")
 
+    automation = commands.add_parser(
+        "automation", help="arm or disarm a region's automatic database failover (only drctl re-arms it after it acted)"
+    )
+    _common(automation, mutating=True)
+    automation.add_argument("action", choices=("arm", "disarm"))
+    automation.add_argument("region", metavar="REGION", help="the region whose watcher would fail over to itself")
+    automation.add_argument("--reason", default="", help="why (kept in the latch and the audit record)")
+
     preserve = commands.add_parser(
         "preserve-lost-writes", help="copy Aurora's unplanned-failover snapshot of REGION to a manual snapshot"
     )
@@ -132,7 +141,7 @@ def register(commands: Any) -> None:
     preserve.add_argument("--region", required=True, metavar="REGION", help="the region of the old writer")
 
 
-COMMANDS = ("status", "switchover", "failover", "failback", "drain", "undrain", "preserve-lost-writes")
+COMMANDS = ("status", "switchover", "failover", "failback", "drain", "undrain", "automation", "preserve-lost-writes")
 
 
 def _context(args: argparse.Namespace, outputs: StackOutputs, err: Any) -> OperationContext:
@@ -205,6 +214,9 @@ def _mutating(args: argparse.Namespace, ctx: OperationContext, outputs: StackOut
         return drain(
             ctx, region, fence=args.fence, reason=args.reason or "drained by an operator", wait_for_dns=args.wait_dns
         )
+    if args.command == "automation":
+        region = _region(outputs, args.region, "REGION")
+        return arm(ctx, region, armed=args.action == "arm", reason=args.reason or f"{args.action}ed by an operator")
     if args.command == "undrain":
         return undrain(ctx, _region(outputs, args.region, "REGION"), reason=args.reason or "undrained by an operator")
     return preserve_lost_writes(ctx, _region(outputs, args.region, "--region"))
@@ -230,6 +242,8 @@ def _audit_region(args: argparse.Namespace, outputs: StackOutputs, report: Opera
     # through for a drain.
     if args.command in ("switchover", "failover", "failback"):
         return str(report.arguments["to"])
+    if args.command == "automation":
+        return str(report.facts.get("written_via") or args.region)
     if args.command in ("drain", "undrain"):
         via = report.facts.get("control_written_via")
         return str(via) if via else outputs.other(args.region) if args.command == "drain" else args.region

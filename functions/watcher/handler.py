@@ -12,10 +12,12 @@ from botocore.config import Config
 from dr_operations.aws import Aws, session_factory
 from dr_operations.context import OperationContext
 from dr_operations.outputs import parse_outputs
+from dr_operations.probes import HttpGetter, urllib_get
 from dr_operations.watcher import Watcher, WatcherSettings
 
 # Short: the peer may be the region that is down. A call gives up after about 2 x (2 + 4) s.
 WATCHER_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=4, retries={"max_attempts": 2, "mode": "standard"})
+HTTP_GET: HttpGetter = urllib_get
 ENVIRONMENT = ("AWS_REGION", "PEER_REGION", "DR_STACK", "AUTO_FAILOVER", "MAX_DATA_LOSS_MS", "AFTER_MINUTES")
 
 
@@ -43,6 +45,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         aws=aws,
         outputs=parse_outputs(stack, "DR_STACK"),
         command_line=f"watcher in {settings.region} (automatic)",
+        http_get=HTTP_GET,
     )
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     watcher = Watcher(ctx, settings, remaining_seconds=(lambda: remaining() / 1000) if remaining else (lambda: 50.0))

@@ -105,7 +105,8 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
     topic and key policies together, and fails on a grant no command uses): move the writer of this global
     database; read it and its lag; copy the lost-writes snapshot; write only the drain/fence control items;
     write audit records; announce on the DR topics; read health checks, DNS answers, metrics and alarms.
-    Nothing else: in particular no Route 53 change, since recovery must not need its us-east-1 control plane.
+    Nothing else: in particular no Route 53 change, since recovery must not need Route 53's control plane
+    (served from a single region).
     """
     databases = [scope.global_cluster_arn, *scope.cluster_arns]
     snapshots = [
@@ -146,14 +147,14 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
             "Condition": _via(scope, "rds") | {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         },
         {
-            # The drain and fence flags are items of the global table; the payments in it are not the
-            # operator's to read or write.
-            "Sid": "DrainAndFenceRegions",
+            # The drain and fence flags and the automation's latches are items of the global table; the
+            # payments in it are not the operator's to read or write.
+            "Sid": "DrainFenceAndArmRegions",
             "Effect": "Allow",
             "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
             "Resource": list(scope.table_arns),
             "Condition": {
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CONTROL#*"]},
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CONTROL#*", "AUTOMATION#*"]},
                 # ForAllValues holds for a request without the key at all: require it.
                 "Null": {"dynamodb:LeadingKeys": "false"},
             },

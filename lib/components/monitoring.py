@@ -129,13 +129,14 @@ ALARM_ACTIONS: dict[str, str] = {
     "fails over by itself within the failover budget.",
     "api-p99-latency": "Check the function's duration and DynamoDB/S3 latency; slow is the step before failing.",
     "peer-unhealthy": "The other region's /health has failed for 3 minutes as seen from this region's watcher "
-    "(not through Route 53, whose API lives in us-east-1). Run drctl status. If the other region writes and is "
-    "down: runbook section 3; with auroraAutoFailover on, the watcher fails the database over by itself within "
-    "the data-loss cap after autoFailoverAfterMinutes, and pages again (automatic-failover) when it acts.",
+    "(not through Route 53, whose API is served from a single region). Run drctl status. If the other region "
+    "writes and is down: runbook section 3; with auroraAutoFailover on, the watcher fails the database over by "
+    "itself within the data-loss cap after autoFailoverAfterMinutes, and pages again (automatic-failover) when it "
+    "acts.",
     "watcher-silent": "This region's watcher published nothing for 5 minutes: the other region is not watched "
     "from here and automatic failover cannot act. Read the watcher's log group; drctl status still works.",
     "watcher-errors": "The watcher fails: read its log group. While it fails, automatic failover cannot act from "
-    "this region.",
+    "this region; drctl status and the runbook (section 1) still work.",
     "measured-replication-lag-dynamodb": "A write in this region took longer than the threshold to be readable in "
     "the other region's replica (measured end to end by the watcher, 0.25 s resolution). Compare with AWS's "
     "ReplicationLatency on the dashboard; runbook section 1. A failover now would lose about this much.",

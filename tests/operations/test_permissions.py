@@ -17,6 +17,7 @@ from dr_operations.drain import drain, undrain
 from dr_operations.permissions import Authorization, authorizations
 from dr_operations.recovery import failback, failover, preserve_lost_writes, switchover
 from dr_operations.status import read_status
+from dr_operations.watcher import Watcher, WatcherSettings, arm
 from drctl.harness import Plan
 from tests.operations.conftest import DOMAIN_CONFIG
 from tests.operations.iam import condition_holds, evaluate
@@ -30,8 +31,10 @@ def policies(plan: Plan) -> dict[str, Any]:
     """The operator's identity policy and every resource and key policy, from the plan."""
     found: dict[str, Any] = {"buckets": {}, "topics": {}, "keys": {}}
     for resource in plan.resources:
-        if resource.type == "aws:iam/rolePolicy:RolePolicy" and resource.name == "dr-operator-policy":
-            found["identity"] = resource.inputs["policy"]
+        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+            found.setdefault("identities", {})[resource.inputs["role"]] = resource.inputs["policy"]
+            if resource.name == "dr-operator-policy":
+                found["identity"] = resource.inputs["policy"]
         elif resource.type == "aws:s3/bucketPolicy:BucketPolicy":
             found["buckets"][resource.inputs["bucket"]] = resource.inputs["policy"]
         elif resource.type == "aws:sns/topicPolicy:TopicPolicy":
@@ -59,6 +62,10 @@ def run_every_command(world: World) -> list[CallRecord]:
     ctx = world.context()
     collect(lambda: undrain(ctx, PRIMARY, reason="drill"), ctx)
     ctx = world.context()
+    collect(lambda: arm(ctx, SECONDARY, armed=False, reason="drill"), ctx)
+    ctx = world.context()
+    collect(lambda: arm(ctx, SECONDARY, armed=True, reason="drill"), ctx)
+    ctx = world.context()
     collect(lambda: switchover(ctx, SECONDARY), ctx)
     world.put_lag(PRIMARY, 80)  # the new secondary reports its lag
     ctx = world.context()
@@ -82,10 +89,10 @@ def run_every_command(world: World) -> list[CallRecord]:
     return [c for c in calls if c.outcome == "ok"]
 
 
-def judge(authorization: Authorization, found: dict[str, Any]) -> tuple[bool, str]:
-    """Evaluate one authorization as the dr-operator role, with the policies that apply to it."""
+def judge(authorization: Authorization, found: dict[str, Any], role: str = "dr-operator-unit") -> tuple[bool, str]:
+    """Evaluate one authorization as ``role``, with the policies that apply to it."""
     who = {
-        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/dr-operator-unit",
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
         "account": ACCOUNT,
         "account_root": f"arn:aws:iam::{ACCOUNT}:root",
     }
@@ -96,7 +103,7 @@ def judge(authorization: Authorization, found: dict[str, Any]) -> tuple[bool, st
         resource=authorization.resource,
         context={"aws:SecureTransport": "true", "aws:MultiFactorAuthPresent": "true", **authorization.context},
         who=who,
-        identity_policies=[found["identity"]],
+        identity_policies=[found["identities"][role]],
         resource_policy=found["buckets"].get(name)
         if kind == "bucket"
         else found["topics"].get(name)
@@ -204,3 +211,72 @@ def test_evaluator_lets_a_deny_win_and_needs_the_key_policy() -> None:
         identity_policies=[allow | {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}],
         key_policy=no_key_grant,
     )[0]
+
+
+def test_watcher_role_can_make_every_call_of_its_cycle_and_nothing_more(world: World) -> None:
+    """Both watchers' minutes (healthy, then an outage carried to an automatic failover), evaluated as
+    each watcher's own role.
+    """
+    found = policies(plan_for(DOMAIN_CONFIG))
+    calls: dict[str, list[CallRecord]] = {PRIMARY: [], SECONDARY: []}
+    world.heartbeat_delay = {"DynamoDB": 0.5, "S3": 2.0}
+    world.put_lag(SECONDARY, 300, minutes_ago=0.5)
+    world.db.move_ticks = 1
+
+    def minute(region: str) -> None:
+        settings = WatcherSettings(
+            region=region, peer=world.outputs.other(region), enabled=True, max_data_loss_ms=1000, after_minutes=2
+        )
+        context = world.context()
+        Watcher(context, settings, remaining_seconds=lambda: 50.0).run_once()
+        calls[region] += [c for c in context.aws.calls if c.outcome == "ok"]
+        world.advance(60)
+
+    minute(PRIMARY)
+    minute(SECONDARY)
+    world.unreachable.add(PRIMARY)
+    for _ in range(6):
+        minute(SECONDARY)
+    assert world.db.writer == SECONDARY, "the outage ran to an automatic failover"
+    for region, made in calls.items():
+        role = f"payments-watcher-{'use1' if region == PRIMARY else 'use2'}-unit"
+        needed = {
+            (a.action, a.resource, json.dumps(a.context, sort_keys=True)): a
+            for c in made
+            for a in authorizations(c, world.outputs, account=ACCOUNT)
+        }
+        refused = [
+            f"{a.action} on {a.resource}: {why}"
+            for a in needed.values()
+            for ok, why in [judge(a, found, role)]
+            if not ok
+        ]
+        assert not refused, f"{role}:\n" + "\n".join(refused)
+        granted = {
+            action.lower()
+            for statement in json.loads(found["identities"][role])["Statement"]
+            for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        }
+        used = {a.action.lower() for a in needed.values()} | {"logs:createlogstream", "logs:putlogevents"}
+        if region == PRIMARY:
+            # Its failover path and its lag reads (it writes in this scenario) are exercised by the other watcher.
+            used |= {"rds:failoverglobalcluster", "sns:publish", "cloudwatch:getmetricdata"}
+        assert granted - used == set(), f"{role} is granted what its cycle never uses: {sorted(granted - used)}"
+
+
+def test_watcher_cannot_fail_over_to_the_other_region(world: World) -> None:
+    """IAM scopes the failover to this global cluster and this region's member; the other member's ARN is
+    refused (and the code only ever names its own region).
+    """
+    found = policies(plan_for(DOMAIN_CONFIG))
+    other_cluster = world.outputs.region(PRIMARY).aurora_cluster_arn
+    attempt = Authorization(
+        action="rds:FailoverGlobalCluster", resource=other_cluster, context={"aws:RequestedRegion": SECONDARY}
+    )
+    assert judge(attempt, found, "payments-watcher-use2-unit")[0] is False
+    elsewhere = Authorization(
+        action="rds:FailoverGlobalCluster",
+        resource=world.outputs.region(SECONDARY).aurora_cluster_arn,
+        context={"aws:RequestedRegion": PRIMARY},
+    )
+    assert judge(elsewhere, found, "payments-watcher-use2-unit")[0] is False

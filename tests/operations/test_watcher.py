@@ -11,8 +11,9 @@ from typing import Any
 import boto3
 
 from dr_operations.automation import TRIPPED, Verdict
+from dr_operations.latch import latch_key, set_latch
 from dr_operations.names import NAMESPACE
-from dr_operations.watcher import Watcher, WatcherSettings, latch_key, set_latch
+from dr_operations.watcher import Watcher, WatcherSettings
 from tests.operations.world import PRIMARY, SECONDARY, World
 
 
