@@ -26,7 +26,7 @@ typecheck: install
 	$(BIN)/mypy
 
 pylint: install
-	$(BIN)/pylint --fail-under=9.0 lib drctl functions/payment_validator tests scripts tap.py
+	$(BIN)/pylint --fail-under=9.0 lib drctl dr_operations functions/payment_validator functions/watcher tests scripts tap.py
 
 unit: install
 	$(BIN)/pytest --cov --cov-report=term --cov-report=xml:coverage.xml

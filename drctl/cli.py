@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from drctl import reconcile
+from drctl import operate, reconcile
 from drctl.harness import REPO_ROOT, run_plan
 from drctl.stackfile import StackFileError, read_stack_file
 from drctl.summary import render, to_json_text
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON to PATH")
     plan.add_argument("--quiet", action="store_true", help="print nothing but errors")
     reconcile.add_parser(commands)
+    operate.register(commands)
     return parser
 
 
@@ -74,11 +75,14 @@ def _plan(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drctl`` console script."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(arguments)
     if getattr(args, "handler", None) is not None:
         return int(args.handler(args))
     if args.command == "plan":
         return _plan(args)
+    if args.command in operate.COMMANDS:
+        return operate.run(args, arguments)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover - argparse rejects others
 
 

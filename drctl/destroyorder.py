@@ -188,9 +188,14 @@ def _peering(plan: Plan) -> list[Ordering]:
     return orderings
 
 
+def _in_vpc(plan: Plan, region: str | None = None) -> list[PlannedResource]:
+    """Functions attached to a VPC (the watcher runs outside one: it has no network interfaces to release)."""
+    return [f for f in _of(plan, FUNCTION, region) if f.inputs.get("vpcConfig")]
+
+
 def network_policy_of(plan: Plan, region: str) -> PlannedResource:
     """The role policy that lets ``region``'s payment function manage its VPC network interfaces."""
-    (function,) = _of(plan, FUNCTION, region)
+    (function,) = _in_vpc(plan, region)
     role_name = str(function.inputs.get("role", "")).rsplit("/", 1)[-1]
     candidates = [
         policy
@@ -206,7 +211,7 @@ def network_policy_of(plan: Plan, region: str) -> PlannedResource:
 
 def _lambda_network(plan: Plan) -> list[Ordering]:
     orderings: list[Ordering] = []
-    for function in _of(plan, FUNCTION):
+    for function in _in_vpc(plan):
         region = function.region
         policy = network_policy_of(plan, region)
         vpc_config = function.inputs.get("vpcConfig") or {}

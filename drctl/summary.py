@@ -147,6 +147,16 @@ def _failover_facts(plan: Plan) -> Iterator[str]:
     budget = failover_budget(
         interval_seconds=config.api.health_check_interval_seconds,
         failure_threshold=config.api.health_check_failure_threshold,
+        auto_failover_after_minutes=(
+            config.automation.after_minutes if config.automation.aurora_auto_failover else None
+        ),
+    )
+    automation = config.automation
+    yield (
+        f"automatic database failover: ON, after {automation.after_minutes} min of a failed writer region, "
+        f"only if the RPO lag before the outage was <= {automation.max_data_loss_ms} ms"
+        if automation.aurora_auto_failover
+        else "automatic database failover: OFF (auroraAutoFailover: false)"
     )
     yield from describe(
         budget,

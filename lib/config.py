@@ -198,6 +198,15 @@ class MonitoringConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class AutomationConfig:
+    """Automatic failover of the database tier by the regional watchers (see dr_operations.automation)."""
+
+    aurora_auto_failover: bool
+    max_data_loss_ms: int
+    after_minutes: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything the stack needs from its configuration, validated."""
 
@@ -216,6 +225,7 @@ class StackConfig:
     api: ApiConfig
     monitoring: MonitoringConfig
     alert_emails: tuple[str, ...]
+    automation: AutomationConfig
 
     @property
     def regions(self) -> tuple[RegionConfig, RegionConfig]:
@@ -355,6 +365,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
     api = _read_api(reader)
     monitoring = _read_monitoring(reader)
     emails = _read_emails(reader)
+    automation = _read_automation(reader)
     _reject_unknown_keys(reader)
 
     if reader.problems:
@@ -387,6 +398,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         api=api,
         monitoring=monitoring,
         alert_emails=emails,
+        automation=automation,
     )
 
 
@@ -767,6 +779,20 @@ def _read_monitoring(reader: _Reader) -> MonitoringConfig:
         api_p99_latency_threshold_ms=reader.integer("apiP99LatencyThresholdMs", 2_000, _positive(29_000, "ms")),
         dr_operator_principals=_read_principals(reader, "drOperatorPrincipals"),
         dr_auditor_principals=_read_principals(reader, "drAuditorPrincipals"),
+    )
+
+
+def _read_automation(reader: _Reader) -> AutomationConfig:
+    # On by default: the specification asks for automatic failover capabilities while minimising data loss.
+    # The cap defaults to its one-second RPO; beyond the cap, a person decides.
+    return AutomationConfig(
+        aurora_auto_failover=reader.boolean("auroraAutoFailover", default=True),
+        max_data_loss_ms=reader.integer("autoFailoverMaxDataLossMs", 1_000, _positive(60_000, "ms")),
+        after_minutes=reader.integer(
+            "autoFailoverAfterMinutes",
+            5,
+            lambda n: None if 2 <= n <= 60 else f"must be 2 to 60 minutes (one probe a minute; two at least), got {n}",
+        ),
     )
 
 

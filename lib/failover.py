@@ -19,6 +19,12 @@ ALIAS_TTL_SECONDS = 60
 DATABASE_ALARM_PERIOD_SECONDS = 60
 DATABASE_ALARM_PERIODS = 5
 METRIC_DELAY_SECONDS = 60
+# The watchers run once a minute: a failure starts being counted up to one interval after it begins.
+WATCHER_INTERVAL_SECONDS = 60
+# AWS's published figure for promoting a global database's secondary in a managed failover: "typically
+# under a minute" (Aurora User Guide, recovering a global database from an unplanned outage). Not measured
+# here: a drill measures it (drctl switchover prints each phase's duration).
+AURORA_FAILOVER_SECONDS = 60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +36,9 @@ class FailoverBudget:
     propagation: int
     dns_ttl: int
     database_alarm_detection: int
+    database_detection: int | None = None
+    watcher_interval: int = WATCHER_INTERVAL_SECONDS
+    aurora_failover: int = AURORA_FAILOVER_SECONDS
 
     @property
     def total(self) -> int:
@@ -37,14 +46,26 @@ class FailoverBudget:
         return self.http_detection + self.checker_consensus + self.propagation + self.dns_ttl
 
     @property
+    def database_total(self) -> int | None:
+        """The writer's region fails -> the database writes in the other region, by the watcher's automatic
+        failover (None when it is off: a person decides, and the figure is their reaction time).
+        """
+        if self.database_detection is None:
+            return None
+        return self.watcher_interval + self.database_detection + self.aurora_failover
+
+    @property
     def total_via_database_alarm(self) -> int:
         """The backstop path: the database stops reporting while its endpoint still accepts connections."""
         return self.database_alarm_detection + self.propagation + self.dns_ttl
 
 
-def failover_budget(*, interval_seconds: int, failure_threshold: int) -> FailoverBudget:
-    """The budget for the configured health check interval and failure threshold."""
+def failover_budget(
+    *, interval_seconds: int, failure_threshold: int, auto_failover_after_minutes: int | None = None
+) -> FailoverBudget:
+    """The budget for the configured health checks, and for the automatic database failover when it is on."""
     return FailoverBudget(
+        database_detection=None if auto_failover_after_minutes is None else auto_failover_after_minutes * 60,
         http_detection=interval_seconds * failure_threshold,
         checker_consensus=interval_seconds,
         propagation=CALCULATED_CHECK_SECONDS,
@@ -55,6 +76,16 @@ def failover_budget(*, interval_seconds: int, failure_threshold: int) -> Failove
 
 def describe(budget: FailoverBudget, *, interval_seconds: int, failure_threshold: int) -> list[str]:
     """The budget in words, for the plan summary."""
+    database = (
+        [
+            f"  database (automatic failover on): about {budget.database_total} s until the other region writes:"
+            f" up to {budget.watcher_interval} s until the watcher's next probe"
+            f" + {budget.database_detection} s of failed probes and stalled replication"
+            f" + Aurora's failover {budget.aurora_failover} s (AWS's published figure, typically under a minute)"
+        ]
+        if budget.database_total is not None
+        else ["  database: automatic failover off (auroraAutoFailover: false): a person runs drctl failover"]
+    )
     return [
         f"failover budget: about {budget.total} s from primary failure to clients on the secondary",
         f"  detection {budget.http_detection} s ({failure_threshold} failed /health checks every {interval_seconds} s)"
@@ -63,4 +94,5 @@ def describe(budget: FailoverBudget, *, interval_seconds: int, failure_threshold
         f"  database heartbeat backstop: about {budget.total_via_database_alarm} s"
         f" ({DATABASE_ALARM_PERIODS} x {DATABASE_ALARM_PERIOD_SECONDS} s periods"
         f" + {METRIC_DELAY_SECONDS} s metric delay)",
+        *database,
     ]

@@ -9,11 +9,14 @@ requester) live in the *anchor* region, which does not change when the roles do.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from dr_operations.names import HEARTBEAT_PREFIX, WATCHER_FUNCTION
 from lib.components.access import OPERATOR_ROLE, DrAccess, DrAccessArgs, DrScope
 from lib.components.api import CustomDomainArgs, RegionalApi, RegionalApiArgs
 from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
@@ -39,6 +42,7 @@ from lib.components.notifications import DrNotifications, DrNotificationsArgs
 from lib.components.peering import CrossRegionPeering, CrossRegionPeeringArgs, PeeringSide
 from lib.components.storage import BucketReplication, BucketReplicationArgs, RegionalBucket, RegionalBucketArgs
 from lib.components.table import TransactionsTable, TransactionsTableArgs
+from lib.components.watcher import RegionalWatcher, RegionalWatcherArgs, watcher_code, watcher_role_name
 from lib.config import StackConfig
 from lib.failover import failover_budget
 from lib.naming import Namer
@@ -79,6 +83,7 @@ class TapStack(pulumi.ComponentResource):
     notifications: dict[str, DrNotifications]
     monitoring: dict[str, RegionalMonitoring]
     access: DrAccess
+    watchers: dict[str, RegionalWatcher]
     flat_outputs: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: TapStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -228,6 +233,7 @@ class TapStack(pulumi.ComponentResource):
         self._api_and_failover(config, namer, partition.partition)
         self._monitoring_and_access(config, namer, identity.account_id, partition.partition)
         self.flat_outputs = self._flat_outputs(config)
+        self._watchers(config, namer, identity.account_id, partition.partition)
         self.register_outputs(dict(self.flat_outputs))
 
     def _data_tier(self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str]) -> None:
@@ -328,6 +334,7 @@ class TapStack(pulumi.ComponentResource):
                     retention_days=retention[purpose],
                     noncurrent_version_days=config.storage.noncurrent_version_days,
                     provider=self.providers[region.region],
+                    ephemeral_prefixes=(HEARTBEAT_PREFIX,) if purpose == "receipts" else (),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -483,9 +490,17 @@ class TapStack(pulumi.ComponentResource):
                     partition=partition,
                     emails=config.alert_emails,
                     # Known before the role exists (the roles come last): its name is fixed.
-                    operator_role_arn=pulumi.Output.concat(
-                        "arn:", partition, ":iam::", account_id, ":role/", namer.plain(OPERATOR_ROLE)
-                    ),
+                    publisher_role_arns=[
+                        pulumi.Output.concat("arn:", partition, ":iam::", account_id, ":role/", role_name)
+                        # By region name: a role swap must not reorder (and so rewrite) the topic policies.
+                        for role_name in (
+                            namer.plain(OPERATOR_ROLE),
+                            *(
+                                watcher_role_name(namer, r.region)
+                                for r in sorted(config.regions, key=lambda r: r.region)
+                            ),
+                        )
+                    ],
                     provider=self.providers[region.region],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -532,6 +547,7 @@ class TapStack(pulumi.ComponentResource):
                     stage_name=config.api.stage_name,
                     health_check_ids=calculated,
                     provider=self.providers[name],
+                    watcher_function_name=namer.plain(WATCHER_FUNCTION),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -578,6 +594,8 @@ class TapStack(pulumi.ComponentResource):
             cluster_arns=pulumi.Output.all(*(self.databases[r].cluster_arn for r in regions)),
             table_arns=pulumi.Output.all(self.table.arn, self.table.replica_arn),
             bucket_arns=pulumi.Output.all(*(b.bucket_arn for b in self.buckets.values())),
+            audit_bucket_arns=pulumi.Output.all(*(self.buckets[("audit", r)].bucket_arn for r in regions)),
+            cluster_ids=pulumi.Output.all(*(self.databases[r].cluster_id for r in regions)),
             health_check_ids=pulumi.Output.all(
                 *(check for h in health for check in (h.https_check_id, h.database_check_id, h.calculated_check_id))
             ),
@@ -597,6 +615,8 @@ class TapStack(pulumi.ComponentResource):
                 cluster_arns=tuple(sorted(v["cluster_arns"])),
                 table_arns=tuple(sorted(v["table_arns"])),
                 bucket_arns=tuple(sorted(v["bucket_arns"])),
+                audit_bucket_arns=tuple(sorted(v["audit_bucket_arns"])),
+                cluster_ids=tuple(sorted(zip(regions, v["cluster_ids"], strict=True))),
                 health_check_ids=tuple(sorted(v["health_check_ids"])),
                 zone_id=v["zone_id"] or None,
                 domain_name=domain,
@@ -607,6 +627,99 @@ class TapStack(pulumi.ComponentResource):
                 suffix=namer.suffix,
             )
         )
+
+    # The outputs the watchers' operations library reads (dr_operations.outputs), labelled by region name
+    # order rather than by role: the library reads who writes from AWS, and a role swap must not change
+    # the functions' configuration.
+    _WATCHER_STACK_KEYS = ("environmentSuffix", "anchorRegion", "auroraGlobalClusterId", "transactionsTableName")
+    _WATCHER_REGION_KEYS = (
+        "Region",
+        "AuroraClusterId",
+        "AuroraClusterArn",
+        "AuroraWriterEndpoint",
+        "KmsKeyArn",
+        "AuditBucketName",
+        "ReceiptsBucketName",
+        "ApiUrl",
+        "DrTopicArn",
+    )
+
+    def _watcher_stack_json(self, config: StackConfig) -> pulumi.Output[str]:
+        outputs = self.flat_outputs
+        role_of = {r.region: r.role.value for r in config.regions}
+        by_name = sorted(role_of)
+        entries: dict[str, pulumi.Output[str]] = {key: outputs[key] for key in self._WATCHER_STACK_KEYS}
+        entries["auroraLagThresholdMs"] = outputs["auroraLagThresholdMs"]
+        for label, region in zip(("primary", "secondary"), by_name, strict=True):
+            for key in self._WATCHER_REGION_KEYS:
+                entries[f"{label}{key}"] = outputs[f"{role_of[region]}{key}"]
+        keys = list(entries)
+        return pulumi.Output.all(*entries.values()).apply(
+            lambda values: json.dumps(dict(zip(keys, values, strict=True)), sort_keys=True)
+        )
+
+    def _watchers(
+        self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str], partition: pulumi.Output[str]
+    ) -> None:
+        code = watcher_code()
+        stack_json = self._watcher_stack_json(config)
+        regions = [r.region for r in config.regions]
+        self.watchers = {}
+        for region in sorted(regions):
+            peer = self._partner_of(config, region)
+            scope = pulumi.Output.all(
+                account_id=account_id,
+                partition=partition,
+                table_arns=pulumi.Output.all(self.table.arn, self.table.replica_arn),
+                key_arns=pulumi.Output.all(*(self.keys[r].key_arn for r in regions)),
+                receipts=pulumi.Output.all(*(self.buckets[("receipts", r)].bucket_arn for r in regions)),
+                audit_bucket_arn=self.buckets[("audit", region)].bucket_arn,
+                topic_arn=self.notifications[region].topic_arn,
+                global_cluster_arn=self.global_cluster.arn,
+                cluster_arn=self.databases[region].cluster_arn,
+            ).apply(functools.partial(self._watcher_scope, config, region, peer))
+            self.watchers[region] = RegionalWatcher(
+                f"watcher-{region}",
+                RegionalWatcherArgs(
+                    region=region,
+                    peer=peer,
+                    namer=namer,
+                    code=code,
+                    automation=config.automation,
+                    stack_json=stack_json,
+                    scope=scope,
+                    kms_key_arn=self.keys[region].key_arn,
+                    log_retention_days=config.log_retention_days,
+                    provider=self.providers[region],
+                    global_provider=self.global_provider,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        for region_config in config.regions:
+            name = f"{region_config.role.value}WatcherFunctionName"
+            self.flat_outputs[name] = self.watchers[region_config.region].function_name
+        self.flat_outputs["auroraAutoFailover"] = pulumi.Output.from_input(
+            "true" if config.automation.aurora_auto_failover else "false"
+        )
+
+    @classmethod
+    def _watcher_scope(cls, config: StackConfig, region: str, peer: str, v: dict[str, Any]) -> dict[str, Any]:
+        regions = [r.region for r in config.regions]
+        anchor = config.anchor.region
+        return {
+            "region": region,
+            "peer": peer,
+            "account_id": v["account_id"],
+            "partition": v["partition"],
+            # The table's ARN is the anchor's (its home); the replica's is the other region's.
+            "table_arns": {anchor: v["table_arns"][0], cls._partner_of(config, anchor): v["table_arns"][1]},
+            "key_arns": dict(zip(regions, v["key_arns"], strict=True)),
+            "receipts_bucket_arns": dict(zip(regions, v["receipts"], strict=True)),
+            "audit_bucket_arn": v["audit_bucket_arn"],
+            "topic_arn": v["topic_arn"],
+            "global_cluster_arn": v["global_cluster_arn"],
+            "cluster_arn": v["cluster_arn"],
+        }
 
     @staticmethod
     def _partner_of(config: StackConfig, region: str) -> str:
@@ -640,8 +753,15 @@ class TapStack(pulumi.ComponentResource):
         budget = failover_budget(
             interval_seconds=config.api.health_check_interval_seconds,
             failure_threshold=config.api.health_check_failure_threshold,
+            auto_failover_after_minutes=(
+                config.automation.after_minutes if config.automation.aurora_auto_failover else None
+            ),
         )
         outputs["failoverBudgetSeconds"] = pulumi.Output.from_input(str(budget.total))
+        if budget.database_total is not None:
+            outputs["databaseFailoverBudgetSeconds"] = pulumi.Output.from_input(str(budget.database_total))
+        # drctl's switchover preflight holds the RPO lag to the alarms' threshold.
+        outputs["auroraLagThresholdMs"] = pulumi.Output.from_input(str(config.monitoring.aurora_lag_threshold_ms))
         outputs["drOperatorRoleArn"] = self.access.operator_role_arn
         outputs["drAuditorRoleArn"] = self.access.auditor_role_arn
         if config.domain is not None and self.hosted_zone_id is not None:

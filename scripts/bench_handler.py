@@ -71,7 +71,11 @@ def requests_per_second() -> dict[str, float]:
         for bucket in ("bench-receipts", "bench-audit"):
             s3.create_bucket(Bucket=bucket)
         key = boto3.client("kms", region_name=REGION).create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
-        (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == REGION]
+        (function,) = [
+            f
+            for f in plan.of_type("aws:lambda/function:Function")
+            if f.region == REGION and f.name.endswith("payment-validator")
+        ]
         os.environ.update(function.inputs["environment"]["variables"])
         os.environ.update(
             {

@@ -42,6 +42,8 @@ class DrScope:
     function_arns: tuple[str, ...]
     dashboard_names: tuple[str, ...]
     suffix: str
+    audit_bucket_arns: tuple[str, ...] = ()
+    cluster_ids: tuple[tuple[str, str], ...] = ()
 
     def health_check_arns(self) -> list[str]:
         """Route 53 health check ARNs (global: no region, no account)."""
@@ -92,17 +94,31 @@ def _metrics_statement(scope: DrScope) -> dict[str, Any]:
     }
 
 
+def _via(scope: DrScope, service: str) -> dict[str, Any]:
+    """A KMS condition: the key is used only by ``service`` on the operator's behalf, in the stack's regions."""
+    return {"StringEquals": {"kms:ViaService": [f"{service}.{r}.amazonaws.com" for r in scope.regions]}}
+
+
 def operator_policy(scope: DrScope) -> dict[str, Any]:
-    """What the failover procedure needs: global cluster switchover, failover and removal; reading the
-    database; reading and updating the health checks; changing the API's record; reading metrics and
-    alarms; publishing to the DR topics.
+    """Exactly what drctl's operations commands call (``dr_operations.permissions`` lists each call's
+    authorizations; ``tests/operations/test_permissions.py`` evaluates them against this policy, the bucket,
+    topic and key policies together, and fails on a grant no command uses): move the writer of this global
+    database; read it and its lag; copy the lost-writes snapshot; write only the drain/fence control items;
+    write audit records; announce on the DR topics; read health checks, DNS answers, metrics and alarms.
+    Nothing else: in particular no Route 53 change, since recovery must not need Route 53's control plane
+    (served from a single region).
     """
     databases = [scope.global_cluster_arn, *scope.cluster_arns]
+    snapshots = [
+        f"arn:{scope.partition}:rds:{region}:{scope.account_id}:cluster-snapshot:{prefix}{cluster}-*"
+        for region, cluster in scope.cluster_ids
+        for prefix in ("rds:unplanned-global-failover-", "lost-writes-unplanned-global-failover-")
+    ]
     statements: list[dict[str, Any]] = [
         {
             "Sid": "SwitchOrFailOverTheGlobalDatabase",
             "Effect": "Allow",
-            "Action": ["rds:FailoverGlobalCluster", "rds:RemoveFromGlobalCluster", "rds:SwitchoverGlobalCluster"],
+            "Action": ["rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"],
             "Resource": databases,
             "Condition": scope.in_regions(),
         },
@@ -114,23 +130,61 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
             "Condition": scope.in_regions(),
         },
         {
-            "Sid": "ReadAndUpdateHealthChecks",
+            # After an unplanned failover Aurora keeps the old writer's last state as a system snapshot that
+            # expires; drctl copies it to a manual one. Only those snapshots, under those names.
+            "Sid": "PreserveLostWrites",
             "Effect": "Allow",
-            "Action": ["route53:GetHealthCheck", "route53:GetHealthCheckStatus", "route53:UpdateHealthCheck"],
-            "Resource": scope.health_check_arns(),
-        },
-        _metrics_statement(scope),
-        {
-            "Sid": "ReadAlarms",
-            "Effect": "Allow",
-            "Action": ["cloudwatch:DescribeAlarms"],
-            "Resource": scope.alarm_arns(),
+            "Action": ["rds:CopyDBClusterSnapshot", "rds:DescribeDBClusterSnapshots"],
+            "Resource": [*scope.cluster_arns, *snapshots],
+            "Condition": scope.in_regions(),
         },
         {
-            "Sid": "ReadDashboards",
+            # A copy encrypted with the region's key: RDS creates a grant for itself.
+            "Sid": "EncryptSnapshotCopies",
             "Effect": "Allow",
-            "Action": ["cloudwatch:GetDashboard"],
-            "Resource": scope.dashboard_arns(),
+            "Action": ["kms:CreateGrant", "kms:DescribeKey"],
+            "Resource": list(scope.key_arns),
+            "Condition": _via(scope, "rds") | {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            # The drain and fence flags and the automation's latches are items of the global table; the
+            # payments in it are not the operator's to read or write.
+            "Sid": "DrainFenceAndArmRegions",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": list(scope.table_arns),
+            "Condition": {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CONTROL#*", "AUTOMATION#*"]},
+                # ForAllValues holds for a request without the key at all: require it.
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            },
+        },
+        {
+            "Sid": "ReadTheTable",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeTable"],
+            "Resource": list(scope.table_arns),
+        },
+        {
+            "Sid": "ReadControlItemsUnderTheTableKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": list(scope.key_arns),
+            "Condition": _via(scope, "dynamodb"),
+        },
+        {
+            "Sid": "WriteAuditRecords",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [f"{arn}/drctl/*" for arn in scope.audit_bucket_arns],
+        },
+        {
+            # The audit buckets encrypt with the region's key (a bucket key): S3 asks for a data key.
+            "Sid": "EncryptAuditRecords",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey"],
+            "Resource": list(scope.key_arns),
+            "Condition": _via(scope, "s3"),
         },
         {
             "Sid": "NotifyOperations",
@@ -144,25 +198,36 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": list(scope.key_arns),
-            "Condition": {"StringEquals": {"kms:ViaService": [f"sns.{r}.amazonaws.com" for r in scope.regions]}},
+            "Condition": _via(scope, "sns"),
+        },
+        {
+            "Sid": "ReadHealthChecks",
+            "Effect": "Allow",
+            "Action": ["route53:GetHealthCheckStatus"],
+            "Resource": scope.health_check_arns(),
+        },
+        {
+            # TestDNSAnswer takes no resource ARN (Service Authorization Reference).
+            "Sid": "AskRoute53WhatItAnswers",
+            "Effect": "Allow",
+            "Action": ["route53:TestDNSAnswer"],
+            "Resource": "*",
+        },
+        {
+            # GetMetricData takes no resource ARNs; the region condition still applies.
+            "Sid": "ReadMetrics",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:GetMetricData"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": list(scope.regions)}},
+        },
+        {
+            "Sid": "ReadAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DescribeAlarms"],
+            "Resource": scope.alarm_arns(),
         },
     ]
-    if scope.zone_id is not None and scope.domain_name is not None:
-        zone = [f"arn:{scope.partition}:route53:::hostedzone/{scope.zone_id}"]
-        statements += [
-            {
-                "Sid": "ChangeTheApiRecordOnly",
-                "Effect": "Allow",
-                "Action": ["route53:ChangeResourceRecordSets"],
-                "Resource": zone,
-                "Condition": {
-                    "ForAllValues:StringEquals": {
-                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [scope.domain_name]
-                    }
-                },
-            },
-            {"Sid": "ListTheZone", "Effect": "Allow", "Action": ["route53:ListResourceRecordSets"], "Resource": zone},
-        ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 

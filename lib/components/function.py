@@ -37,17 +37,20 @@ class FunctionCode:
     sha256: str
 
 
-def function_code(source: Path = FUNCTION_SOURCE) -> FunctionCode:
-    """Every ``.py`` file of the package, in a stable order, and a hash over their names and bytes."""
-    files = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
-    if not files:
-        raise FileNotFoundError(f"no function code under {source}")
+def function_code(source: Path = FUNCTION_SOURCE, *packages: Path) -> FunctionCode:
+    """Every ``.py`` file of the package (and of ``packages``, each under its own name), in a stable order,
+    and a hash over their names and bytes.
+    """
     digest = hashlib.sha256()
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
-    for path in files:
-        name = f"{source.name}/{path.relative_to(source).as_posix()}"
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-        assets[name] = pulumi.FileAsset(str(path))
+    for package in (source, *packages):
+        files = sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+        if not files:
+            raise FileNotFoundError(f"no function code under {package}")
+        for path in files:
+            name = f"{package.name}/{path.relative_to(package).as_posix()}"
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+            assets[name] = pulumi.FileAsset(str(path))
     return FunctionCode(archive=pulumi.AssetArchive(assets), sha256=digest.hexdigest())
 
 

@@ -16,6 +16,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from dr_operations.names import (
+    AUTO_FAILOVER_ACTIONS,
+    MEASURED_REPLICATION_LAG,
+    NAMESPACE,
+    PEER_DRAINED,
+    PEER_HEALTHY,
+)
 from lib.config import MonitoringConfig
 from lib.naming import Namer
 from lib.regions import ROUTE53_METRICS_REGION, RegionRole
@@ -106,8 +113,9 @@ ALARM_ACTIONS: dict[str, str] = {
     "growing, data written now would be lost in an unplanned failover: tell the payments lead.",
     "aurora-rpo-lag": "Same as replication lag: the recovery point is behind; do not fail over without "
     "AllowDataLoss being an explicit decision.",
-    "aurora-lag-not-reported": "The secondary cluster reports no replication lag: replication is broken, or a "
-    "switchover or failover happened and the stack's roles are stale (runbook section 5).",
+    "aurora-lag-not-reported": "The secondary cluster reports no replication lag. Run drctl status: if the other "
+    "region writes and is down, this is an unplanned failover (runbook section 3); if a switchover or failover "
+    "already moved the writer, the stack's roles are stale (runbook section 5); otherwise replication is broken.",
     "dynamodb-replication-latency": "Check the table's ReplicationLatency by region pair and throttling; "
     "retries may see stale idempotency records in the other region.",
     "s3-replication-failed": "Open the bucket's replication metrics and the destination key policy; "
@@ -120,6 +128,25 @@ ALARM_ACTIONS: dict[str, str] = {
     "api-5xx": "Check /health of this region and the function's errors; if the region is failing, Route 53 "
     "fails over by itself within the failover budget.",
     "api-p99-latency": "Check the function's duration and DynamoDB/S3 latency; slow is the step before failing.",
+    "peer-unhealthy": "The other region's /health has failed for 3 minutes as seen from this region's watcher "
+    "(not through Route 53, whose API is served from a single region). Run drctl status. If the other region "
+    "writes and is down: runbook section 3; with auroraAutoFailover on, the watcher fails the database over by "
+    "itself within the data-loss cap after autoFailoverAfterMinutes, and pages again (automatic-failover) when it "
+    "acts.",
+    "watcher-silent": "This region's watcher published nothing for 5 minutes: the other region is not watched "
+    "from here and automatic failover cannot act. Read the watcher's log group; drctl status still works.",
+    "watcher-errors": "The watcher fails: read its log group. While it fails, automatic failover cannot act from "
+    "this region; drctl status and the runbook (section 1) still work.",
+    "measured-replication-lag-dynamodb": "A write in this region took longer than the threshold to be readable in "
+    "the other region's replica (measured end to end by the watcher, 0.25 s resolution). Compare with AWS's "
+    "ReplicationLatency on the dashboard; runbook section 1. A failover now would lose about this much.",
+    "measured-replication-lag-s3": "An object written in this region took longer than the threshold to be readable "
+    "in the other region's bucket (measured by the watcher, 1 s resolution). Check S3 replication metrics and "
+    "AWS Health; runbook section 1.",
+    "automatic-failover": "The watcher failed the global database over to this region (the other region was down "
+    "and the RPO lag before the outage was within the cap). Runbook section 1, then section 3 (preserve the lost "
+    "writes when the old region is back) and section 5 (reconcile). It will not act again until drctl automation "
+    "arm.",
     "region-health": "Route 53 considers this region unhealthy and routes the API to the other one: confirm "
     "with the health checks, then follow the runbook.",
 }
@@ -156,6 +183,7 @@ class RegionalMonitoringArgs:
     stage_name: str
     health_check_ids: Mapping[str, pulumi.Input[str]]
     provider: aws.Provider
+    watcher_function_name: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -266,6 +294,7 @@ def alarm_specs(args: RegionalMonitoringArgs) -> list[AlarmSpec]:
                 threshold=t.s3_latency_threshold_seconds,
             ),
         ]
+    specs += watcher_alarm_specs(args)
     function = {"FunctionName": args.function_name}
     api = {"ApiName": args.api_name, "Stage": args.stage_name}
     specs += [
@@ -311,6 +340,81 @@ def alarm_specs(args: RegionalMonitoringArgs) -> list[AlarmSpec]:
         ),
     ]
     return specs
+
+
+def watcher_alarm_specs(args: RegionalMonitoringArgs) -> list[AlarmSpec]:
+    """Alarms on what this region's watcher measures: they page through this region's topic, so an outage
+    of the other region pages from here.
+    """
+    t = args.thresholds
+    peer = {"Region": args.region, "Peer": args.other_region}
+    return [
+        AlarmSpec(
+            base="peer-unhealthy",
+            namespace=NAMESPACE,
+            metric=PEER_HEALTHY,
+            dimensions=peer,
+            statistic="Minimum",
+            period=60,
+            evaluation_periods=3,
+            threshold=1,
+            comparison="LessThanThreshold",
+        ),
+        AlarmSpec(
+            base="watcher-silent",
+            namespace=NAMESPACE,
+            metric=PEER_HEALTHY,
+            dimensions=peer,
+            statistic="SampleCount",
+            period=60,
+            evaluation_periods=5,
+            threshold=1,
+            comparison="LessThanThreshold",
+            missing="breaching",
+        ),
+        AlarmSpec(
+            base="watcher-errors",
+            namespace="AWS/Lambda",
+            metric="Errors",
+            dimensions={"FunctionName": args.watcher_function_name},
+            statistic="Sum",
+            period=60,
+            evaluation_periods=5,
+            datapoints=3,
+            threshold=0,
+        ),
+        AlarmSpec(
+            base="measured-replication-lag-dynamodb",
+            namespace=NAMESPACE,
+            metric=MEASURED_REPLICATION_LAG,
+            dimensions=peer | {"Store": "DynamoDB"},
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=3,
+            threshold=t.dynamodb_latency_threshold_ms,
+        ),
+        AlarmSpec(
+            base="measured-replication-lag-s3",
+            namespace=NAMESPACE,
+            metric=MEASURED_REPLICATION_LAG,
+            dimensions=peer | {"Store": "S3"},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            threshold=t.s3_latency_threshold_seconds * 1000,
+        ),
+        AlarmSpec(
+            base="automatic-failover",
+            namespace=NAMESPACE,
+            metric=AUTO_FAILOVER_ACTIONS,
+            dimensions=peer,
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=1,
+            threshold=1,
+            comparison="GreaterThanOrEqualToThreshold",
+        ),
+    ]
 
 
 class RegionalMonitoring(pulumi.ComponentResource):
@@ -431,6 +535,77 @@ class RegionalMonitoring(pulumi.ComponentResource):
                     ),
                 ],
             ]
+            directions = ((args.region, args.other_region), (args.other_region, args.region))
+            rows.append(
+                [
+                    TextWidget(
+                        "## Measured end to end by the watchers, beside AWS's figures\n"
+                        "A heartbeat written in one region, polled in the other's replica on one clock "
+                        "(DynamoDB: 0.25 s resolution, S3: 1 s). A missed heartbeat shows the poll bound."
+                    )
+                ]
+            )
+            rows.append(
+                [
+                    *(
+                        GraphWidget(
+                            f"DynamoDB {source} -> {target}: measured vs AWS (ms)",
+                            source,
+                            (
+                                Metric(
+                                    NAMESPACE,
+                                    MEASURED_REPLICATION_LAG,
+                                    (("Region", source), ("Peer", target), ("Store", "DynamoDB")),
+                                    "Maximum",
+                                    "measured",
+                                ),
+                                Metric(
+                                    "AWS/DynamoDB",
+                                    "ReplicationLatency",
+                                    (("TableName", v["table"]), ("ReceivingRegion", target)),
+                                    "Average",
+                                    "AWS ReplicationLatency",
+                                ),
+                            ),
+                            t.dynamodb_latency_threshold_ms,
+                            width=6,
+                        )
+                        for source, target in directions
+                    ),
+                    *(
+                        GraphWidget(
+                            f"S3 {source} -> {target}: measured (ms)",
+                            source,
+                            (
+                                Metric(
+                                    NAMESPACE,
+                                    MEASURED_REPLICATION_LAG,
+                                    (("Region", source), ("Peer", target), ("Store", "S3")),
+                                    "Maximum",
+                                    "measured",
+                                ),
+                            ),
+                            t.s3_latency_threshold_seconds * 1000,
+                            width=6,
+                        )
+                        for source, target in directions
+                    ),
+                ]
+            )
+            rows.append(
+                [
+                    GraphWidget(
+                        f"{target} seen from {source}'s watcher (1 = healthy / drained)",
+                        source,
+                        tuple(
+                            Metric(NAMESPACE, metric, (("Region", source), ("Peer", target)), "Minimum", label)
+                            for metric, label in ((PEER_HEALTHY, "healthy"), (PEER_DRAINED, "drained"))
+                        ),
+                        width=12,
+                    )
+                    for source, target in directions
+                ]
+            )
             for source in (args.region, args.other_region):
                 rows.append(
                     [

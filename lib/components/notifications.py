@@ -42,10 +42,12 @@ def failover_event_pattern() -> dict[str, Any]:
     }
 
 
-def topic_policy(*, topic_arn: str, account_id: str, partition: str, operator_role_arn: str) -> dict[str, Any]:
+def topic_policy(
+    *, topic_arn: str, account_id: str, partition: str, publisher_role_arns: Sequence[str]
+) -> dict[str, Any]:
     """CloudWatch alarms and EventBridge rules of this account may publish, and so may the DR operator
-    role; every other publisher is denied, even one whose IAM policy allows sns:Publish; the account
-    manages the topic; nothing reaches it without TLS.
+    role and the regional watchers; every other publisher is denied, even one whose IAM policy allows
+    sns:Publish; the account manages the topic; nothing reaches it without TLS.
     """
     return {
         "Version": "2012-10-17",
@@ -80,7 +82,7 @@ def topic_policy(*, topic_arn: str, account_id: str, partition: str, operator_ro
                 "Resource": topic_arn,
                 "Condition": {
                     "StringNotEqualsIfExists": {"aws:PrincipalServiceName": list(PUBLISHING_SERVICES)},
-                    "ArnNotEqualsIfExists": {"aws:PrincipalArn": operator_role_arn},
+                    "ArnNotEqualsIfExists": {"aws:PrincipalArn": list(publisher_role_arns)},
                 },
             },
             {
@@ -105,7 +107,7 @@ class DrNotificationsArgs:
     account_id: pulumi.Input[str]
     partition: pulumi.Input[str]
     emails: Sequence[str]
-    operator_role_arn: pulumi.Input[str]
+    publisher_role_arns: Sequence[pulumi.Input[str]]
     provider: aws.Provider
 
 
@@ -129,9 +131,9 @@ class DrNotifications(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{region}-dr-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, args.account_id, args.partition, args.operator_role_arn).apply(
+            policy=pulumi.Output.all(topic.arn, args.account_id, args.partition, *args.publisher_role_arns).apply(
                 lambda v: json.dumps(
-                    topic_policy(topic_arn=v[0], account_id=v[1], partition=v[2], operator_role_arn=v[3])
+                    topic_policy(topic_arn=v[0], account_id=v[1], partition=v[2], publisher_role_arns=v[3:])
                 )
             ),
             opts=child,

@@ -91,6 +91,8 @@ class RegionalBucketArgs:
     retention_days: int
     noncurrent_version_days: int
     provider: aws.Provider
+    # Prefixes whose objects (and their old versions) expire after a day: the watchers' heartbeats.
+    ephemeral_prefixes: tuple[str, ...] = ()
 
 
 class RegionalBucket(pulumi.ComponentResource):
@@ -160,26 +162,43 @@ class RegionalBucket(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             f"{prefix}-lifecycle",
             bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire-current",
-                    "status": "Enabled",
-                    "filter": {},
-                    "expiration": {"days": args.retention_days},
-                },
-                {
-                    "id": "expire-noncurrent",
-                    "status": "Enabled",
-                    "filter": {},
-                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                },
-            ],
+            rules=lifecycle_rules(args),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.versioning])),
         )
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
         self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket_arn})
+
+
+def lifecycle_rules(args: RegionalBucketArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    """Current objects expire after the retention, old versions sooner; ephemeral prefixes after a day."""
+    rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+        {
+            "id": "expire-current",
+            "status": "Enabled",
+            "filter": {},
+            "expiration": {"days": args.retention_days},
+        },
+        {
+            "id": "expire-noncurrent",
+            "status": "Enabled",
+            "filter": {},
+            "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        },
+    ]
+    # Where rules overlap, S3 applies the shortest expiration: these win for their prefix.
+    rules += [
+        {
+            "id": f"expire-{prefix.strip('/')}",
+            "status": "Enabled",
+            "filter": {"prefix": prefix},
+            "expiration": {"days": 1},
+            "noncurrent_version_expiration": {"noncurrent_days": 1},
+        }
+        for prefix in args.ephemeral_prefixes
+    ]
+    return rules
 
 
 def replication_trust_policy(account_id: str) -> str:

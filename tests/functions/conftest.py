@@ -87,7 +87,11 @@ def fixture_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
                 },
             )
         key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", MultiRegion=True)["KeyMetadata"]
-        (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == REGION]
+        (function,) = [
+            f
+            for f in plan.of_type("aws:lambda/function:Function")
+            if f.region == REGION and f.name.endswith("payment-validator")
+        ]
         variables = dict(function.inputs["environment"]["variables"])
         variables |= {
             "TABLE_NAME": table,

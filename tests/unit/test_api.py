@@ -39,7 +39,7 @@ def fixture_domain_plan() -> Plan:
 def test_api_is_regional_with_both_routes_on_the_regions_function(plan: Plan, region: str) -> None:
     api = one(plan, "aws:apigateway/restApi:RestApi", region)
     assert api.inputs["endpointConfiguration"] == {"types": "REGIONAL"}
-    function = one(plan, "aws:lambda/function:Function", region)
+    function = one(plan, "aws:lambda/function:Function", region, name="payment-validator-unit")
     for path, method in (("payments", "POST"), ("health", "GET")):
         resource = one(plan, "aws:apigateway/resource:Resource", region, pathPart=path)
         one(plan, "aws:apigateway/method:Method", region, resourceId=resource.id, httpMethod=method)

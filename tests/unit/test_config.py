@@ -196,3 +196,25 @@ def test_config_bad_domain(raw: dict[str, str], expected: str) -> None:
     problems = problems_of(raw)
     assert len(problems) == 1, problems
     assert expected in problems[0]
+
+
+def test_config_automatic_failover_is_on_by_default_within_the_specs_rpo() -> None:
+    automation = load_config(BASE, ENV).automation
+    assert automation.aurora_auto_failover is True
+    assert (automation.max_data_loss_ms, automation.after_minutes) == (1000, 5)
+    assert load_config(BASE | {"auroraAutoFailover": "false"}, ENV).automation.aurora_auto_failover is False
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("auroraAutoFailover", "maybe", "'maybe' is not true or false"),
+        ("autoFailoverMaxDataLossMs", "0", "must be 1 to 60000 ms"),
+        ("autoFailoverAfterMinutes", "1", "must be 2 to 60 minutes"),
+        ("autoFailoverAfterMinutes", "soon", "'soon' is not a whole number"),
+    ],
+)
+def test_config_automation_problems_name_the_key(key: str, value: str, fragment: str) -> None:
+    (problem,) = problems_of({key: value})
+    assert problem.startswith(f"TapStack:{key}: ")
+    assert fragment in problem

@@ -303,7 +303,9 @@ def test_lifecycle_destroy_keeps_network_permissions_until_subnets_and_group_are
     """Lambda releases a deleted function's interfaces with the execution role's permissions."""
     plan = plan_for()
     policy = network_policy_of(plan, region)
-    (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == region]
+    (function,) = [
+        f for f in plan.of_type("aws:lambda/function:Function") if f.region == region and "vpcConfig" in f.inputs
+    ]
     uses = {*function.inputs["vpcConfig"]["subnetIds"], *function.inputs["vpcConfig"]["securityGroupIds"]}
     network = [r for r in plan.of_type(SUBNET) + plan.of_type(SECURITY_GROUP) if r.id in uses]
     assert len(network) == 4

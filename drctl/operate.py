@@ -1,0 +1,260 @@
+"""The operations commands of ``drctl``: status, switchover, failover, failback, drain, undrain and
+preserve-lost-writes. Argument parsing and output only: every step lives in ``dr_operations``.
+
+Exit codes: status 0 healthy, 1 degraded, 2 cannot tell; the others 0 done (or nothing to do, or a dry
+run), 1 stopped or refused (the output says why and how to resume), 2 bad arguments or outputs file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dr_operations.audit import write_audit
+from dr_operations.aws import Aws, ClientFactory, session_factory
+from dr_operations.context import OperationContext
+from dr_operations.drain import drain, undrain
+from dr_operations.operation import SUCCEEDED, OperationReport, Run, execute
+from dr_operations.outputs import DEFAULT_OUTPUTS_FILE, OutputsError, StackOutputs, load_outputs
+from dr_operations.probes import HttpGetter, Resolver, SystemResolver, urllib_get
+from dr_operations.recovery import (
+    DEFAULT_TIMEOUT_SECONDS,
+    failback,
+    failover,
+    preserve_lost_writes,
+    preview_failover,
+    switchover,
+)
+from dr_operations.status import read_status
+from dr_operations.watcher import arm
+from drctl.render import console, progress_printer, render_report, render_status, to_json
+
+EXIT_OK, EXIT_STOPPED, EXIT_USAGE = 0, 1, 2
+DEFAULT_AUDIT_DIR = Path(".drctl") / "audit"
+
+
+class UsageError(Exception):
+    """A bad argument or outputs file: exit 2 with this message."""
+
+
+@dataclasses.dataclass
+class Wiring:
+    """What the commands talk to; tests replace it to run them against moto and stubs."""
+
+    client_factory: Callable[[str | None], ClientFactory] = session_factory
+    resolver: Callable[[], Resolver] = SystemResolver
+    http_get: HttpGetter = urllib_get
+    read_line: Callable[[str], str] = input
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+
+
+WIRING = Wiring()
+
+
+def _common(parser: argparse.ArgumentParser, *, mutating: bool) -> None:
+    parser.add_argument(
+        "--outputs",
+        type=Path,
+        default=DEFAULT_OUTPUTS_FILE,
+        metavar="FILE",
+        help=f"the stack's flat outputs (default: {DEFAULT_OUTPUTS_FILE})",
+    )
+    parser.add_argument("--profile", help="AWS profile (default: the environment's credentials)")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines instead of tables")
+    parser.add_argument(
+        "--audit-dir",
+        type=Path,
+        default=DEFAULT_AUDIT_DIR,
+        metavar="DIR",
+        help="local audit records (default: .drctl/audit)",
+    )
+    if mutating:
+        parser.add_argument(
+            "--dry-run", action="store_true", help="read what is needed, list every mutating call, make none"
+        )
+
+
+def _timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait for AWS before stopping with a resume command (default: %(default)g)",
+    )
+
+
+def register(commands: Any) -> None:
+    """Add the operations subcommands to drctl's parser."""
+    status = commands.add_parser("status", help="who writes, replication, health and a switchover GO/NO-GO")
+    _common(status, mutating=False)
+    status.add_argument("--no-route53", action="store_true", help="do not ask Route 53's API (us-east-1) at all")
+
+    move = commands.add_parser("switchover", help="planned switchover of the database writer (no data loss)")
+    _common(move, mutating=True)
+    move.add_argument("--to", required=True, metavar="REGION", help="the region that will write")
+    _timeout(move)
+
+    fail = commands.add_parser("failover", help="unplanned failover to REGION, losing what had not replicated")
+    _common(fail, mutating=True)
+    fail.add_argument("--to", required=True, metavar="REGION", help="the surviving region (the only one called)")
+    fail.add_argument("--allow-data-loss", action="store_true", help="required: a failover loses the RPO lag")
+    fail.add_argument("--yes", action="store_true", help="skip the typed confirmation (automation)")
+    _timeout(fail)
+
+    back = commands.add_parser("failback", help="switch the writer back once the old writer rejoined and caught up")
+    _common(back, mutating=True)
+    back.add_argument("--to", metavar="REGION", help="the region to write again (default: the stack's anchor region)")
+    _timeout(back)
+
+    for name, helptext in (
+        ("drain", "take REGION out of DNS through its /health (no Route 53 control plane needed)"),
+        ("undrain", "lift REGION's drain and fence"),
+    ):
+        parser = commands.add_parser(name, help=helptext)
+        _common(parser, mutating=True)
+        parser.add_argument("region", metavar="REGION")
+        parser.add_argument("--reason", default="", help="why (kept in the control item and the audit record)")
+        if name == "drain":
+            parser.add_argument("--fence", action="store_true", help="also refuse new payments there (retryable 503)")
+            parser.add_argument("--wait-dns", action="store_true", help="wait until the API name resolves elsewhere")
+
+    automation = commands.add_parser(
+        "automation", help="arm or disarm a region's automatic database failover (only drctl re-arms it after it acted)"
+    )
+    _common(automation, mutating=True)
+    automation.add_argument("action", choices=("arm", "disarm"))
+    automation.add_argument("region", metavar="REGION", help="the region whose watcher would fail over to itself")
+    automation.add_argument("--reason", default="", help="why (kept in the latch and the audit record)")
+
+    preserve = commands.add_parser(
+        "preserve-lost-writes", help="copy Aurora's unplanned-failover snapshot of REGION to a manual snapshot"
+    )
+    _common(preserve, mutating=True)
+    preserve.add_argument("--region", required=True, metavar="REGION", help="the region of the old writer")
+
+
+COMMANDS = ("status", "switchover", "failover", "failback", "drain", "undrain", "automation", "preserve-lost-writes")
+
+
+def _context(args: argparse.Namespace, outputs: StackOutputs, err: Any) -> OperationContext:
+    aws = Aws(
+        WIRING.client_factory(args.profile), dry_run=bool(getattr(args, "dry_run", False)), clock=WIRING.monotonic
+    )
+    return OperationContext(
+        aws=aws,
+        outputs=outputs,
+        command_line=shlex.join(["drctl", *sys.argv[1:]]) if sys.argv[1:] else "drctl",
+        resolver=WIRING.resolver(),
+        http_get=WIRING.http_get,
+        sleep=WIRING.sleep,
+        monotonic=WIRING.monotonic,
+        on_event=None if args.json else progress_printer(err),
+    )
+
+
+def _region(outputs: StackOutputs, name: str | None, what: str) -> str:
+    if name is None or name not in outputs.regions:
+        raise UsageError(f"{what}: '{name}' is not one of this stack's regions ({', '.join(sorted(outputs.regions))})")
+    return name
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run one operations command; return its exit code."""
+    out, err = console(), console(stderr=True)
+    try:
+        outputs = load_outputs(args.outputs)
+        ctx = _context(args, outputs, err)
+        ctx.command_line = shlex.join(["drctl", *argv])
+        if args.command == "status":
+            status = read_status(ctx, use_route53=not args.no_route53)
+            if args.json:
+                print(to_json(status.to_json()))
+            else:
+                render_status(status, out)
+            write_audit(ctx.aws, outputs, _status_report(ctx, status), region=None, local_dir=args.audit_dir)
+            return status.exit_code
+        report = _mutating(args, ctx, outputs, err)
+    except (OutputsError, UsageError) as error:
+        print(f"drctl {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    audit = write_audit(ctx.aws, outputs, report, region=_audit_region(args, outputs, report), local_dir=args.audit_dir)
+    if args.json:
+        print(to_json(report.to_json() | {"audit": audit.__dict__}))
+    else:
+        render_report(report, out)
+        where = ", ".join(x for x in (audit.local_path, audit.s3_uri) if x) or "nowhere"
+        out.print(f"audit record: {where}" + (f"; announced on {audit.notified_topic}" if audit.notified_topic else ""))
+    for problem in audit.errors:
+        print(f"drctl {args.command}: warning: {problem}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_STOPPED
+
+
+def _mutating(args: argparse.Namespace, ctx: OperationContext, outputs: StackOutputs, err: Any) -> OperationReport:
+    if args.command == "switchover":
+        return switchover(ctx, _region(outputs, args.to, "--to"), timeout_seconds=args.timeout)
+    if args.command == "failover":
+        target = _region(outputs, args.to, "--to")
+        if not args.allow_data_loss:
+            raise UsageError("--allow-data-loss is required: a failover loses the writes not yet replicated")
+        confirmed = args.yes or args.dry_run or _confirm_failover(ctx, target, err)
+        return failover(ctx, target, allow_data_loss=True, confirmed=confirmed, timeout_seconds=args.timeout)
+    if args.command == "failback":
+        target = _region(outputs, args.to or outputs.anchor_region, "--to")
+        return failback(ctx, target, timeout_seconds=args.timeout)
+    if args.command == "drain":
+        region = _region(outputs, args.region, "REGION")
+        return drain(
+            ctx, region, fence=args.fence, reason=args.reason or "drained by an operator", wait_for_dns=args.wait_dns
+        )
+    if args.command == "automation":
+        region = _region(outputs, args.region, "REGION")
+        return arm(ctx, region, armed=args.action == "arm", reason=args.reason or f"{args.action}ed by an operator")
+    if args.command == "undrain":
+        return undrain(ctx, _region(outputs, args.region, "REGION"), reason=args.reason or "undrained by an operator")
+    return preserve_lost_writes(ctx, _region(outputs, args.region, "--region"))
+
+
+def _confirm_failover(ctx: OperationContext, target: str, err: Any) -> bool:
+    if not sys.stdin.isatty() and WIRING.read_line is input:
+        raise UsageError("a failover needs a typed confirmation: run it on a terminal, or pass --yes")
+    preview = preview_failover(ctx, target)
+    err.print(
+        f"[bold]Failover of the global database to {target}[/bold] ({preview.failed_region} will not be called).\n"
+        f"Writer now: {preview.writer_region or 'none'}; pending: {preview.pending or 'nothing'}; "
+        f"{target} instances: {preview.target_instances}.\n"
+        f"Last RPO lag: {preview.last_rpo_lag.describe()}: roughly the committed writes this failover loses.\n"
+        "Losing them is a decision for the payments lead, not for the on-call engineer alone."
+    )
+    answer = WIRING.read_line(f'Type "{preview.confirmation_phrase}" to continue: ')
+    return answer.strip() == preview.confirmation_phrase
+
+
+def _audit_region(args: argparse.Namespace, outputs: StackOutputs, report: OperationReport) -> str | None:
+    # The region that survives the operation keeps its record: the target of a move, the region written
+    # through for a drain.
+    if args.command in ("switchover", "failover", "failback"):
+        return str(report.arguments["to"])
+    if args.command == "automation":
+        return str(report.facts.get("written_via") or args.region)
+    if args.command in ("drain", "undrain"):
+        via = report.facts.get("control_written_via")
+        return str(via) if via else outputs.other(args.region) if args.command == "drain" else args.region
+    return str(args.region)
+
+
+def _status_report(ctx: OperationContext, status: Any) -> OperationReport:
+    """A status run's audit record: what it saw (kept locally; status changes nothing)."""
+
+    def body(status_run: Run) -> str:
+        status_run.after["status"] = status.to_json()
+        return SUCCEEDED
+
+    return execute(ctx, command="status", arguments={}, body=body)

@@ -1,0 +1,154 @@
+"""Output for people (rich tables and progress; colour only on a terminal) and for machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dr_operations.context import Event
+from dr_operations.operation import OperationReport
+from dr_operations.status import StackStatus
+
+_STYLE = {"info": "", "warning": "yellow", "error": "red", "waiting": "cyan", "done": "green"}
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console that colours only on a terminal (rich detects it; NO_COLOR is honoured)."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def progress_printer(out: Console) -> Any:
+    """An ``on_event`` callback printing each step's progress on ``out`` (stderr, so --json stays clean)."""
+
+    def show(event: Event) -> None:
+        style = _STYLE.get(event.level, "")
+        out.print(f"[dim]{event.step}[/dim] {event.message}", style=style, markup=True, highlight=False)
+
+    return show
+
+
+def _mark(ok: bool | None) -> str:
+    return {True: "[green]ok[/green]", False: "[red]NO[/red]", None: "[yellow]?[/yellow]"}[ok]
+
+
+def render_status(status: StackStatus, out: Console) -> None:
+    """``drctl status`` for people: one table per concern, every figure with its source, then the verdict."""
+    database = status.database
+    table = Table(title="Aurora global database", show_lines=False)
+    for column in ("region", "member", "sync", "engine", "instances", "cluster"):
+        table.add_column(column)
+    if database is not None:
+        for region, member in sorted(database.members.items()):
+            table.add_row(
+                region,
+                "writer" if member.is_writer else "reader",
+                member.synchronization or "",
+                member.engine_version or "unknown",
+                str(member.instances) if member.instances is not None else "unknown",
+                member.cluster_status or "unknown",
+            )
+    out.print(table)
+    if database is not None:
+        pending = database.pending
+        out.print(
+            f"read through {database.read_via}; FailoverState: "
+            + (f"{pending.kind} {pending.from_region} -> {pending.to_region} ({pending.status})" if pending else "none")
+            + f"; global writer endpoint {database.endpoint or 'unknown'}"
+        )
+    else:
+        out.print(f"[red]{status.database_error}[/red]")
+    for label, reading in (("RPO lag", status.rpo_lag), ("replication lag", status.replication_lag)):
+        out.print(f"{label}: {reading.describe() if reading else 'not read (writer unknown)'}")
+
+    regions = Table(title="Regions")
+    for column in (
+        "region",
+        "reachable",
+        "/health",
+        "drain (own replica)",
+        "drain (other replica)",
+        "DynamoDB",
+        "S3",
+        "alarms",
+    ):
+        regions.add_column(column)
+    for region, state in sorted(status.regions.items()):
+        dynamo = "unknown"
+        if state.table is not None:
+            replicas = ", ".join(f"{r}: {s}" for r, s in sorted(state.table.replica_status.items()))
+            dynamo = f"{replicas}; latency out {state.table.latency_to_other.describe()}"
+        s3 = "; ".join(
+            f"{b.source_bucket}: pending {b.pending.value if b.pending.value is not None else '?'}, "
+            f"failed {b.failed.value if b.failed.value is not None else '?'}"
+            for b in state.buckets
+        )
+        regions.add_row(
+            region,
+            _mark(state.reachable) + ("" if state.reachable else f" {state.unreachable_reason}"),
+            f"{state.health.status} ({state.health.http_status or 'no answer'})",
+            state.control.describe() if state.control else "unknown",
+            state.control_elsewhere.describe() if state.control_elsewhere else "unknown",
+            dynamo,
+            s3 or "unknown",
+            ", ".join(state.alarms) if state.alarms else ("none" if state.alarms is not None else "unknown"),
+        )
+    out.print(regions)
+    if status.check_views is not None:
+        for region, view in sorted(status.check_views.items()):
+            healthy = f"{view.healthy_checkers}/{view.checkers}"
+            out.print(f"Route 53 HTTPS check {region}: {healthy} checkers healthy ({view.source})")
+    else:
+        out.print("Route 53's API did not answer: health seen by direct /health probes only")
+    if status.dns is not None:
+        where = status.dns.region or status.dns.error or "unknown"
+        out.print(f"{status.dns.name} resolves to {where} ({status.dns.source})")
+    checks = Table(
+        title=f"Switchover to {status.switchover_target or '?'}: {'GO' if status.switchover_go else 'NO-GO'}"
+    )
+    checks.add_column("check")
+    checks.add_column("")
+    checks.add_column("seen")
+    for check in status.switchover_checks:
+        checks.add_row(check.name, _mark(check.ok), check.detail)
+    out.print(checks)
+    out.print(f"A failover now would lose {status.data_loss_if_failover}.")
+    for problem in status.problems:
+        out.print(f"[yellow]- {problem}[/yellow]")
+    colour = {0: "green", 1: "yellow", 2: "red"}[status.exit_code]
+    out.print(f"[bold {colour}]{status.verdict}[/bold {colour}] (writer: {status.writer_region or 'unknown'})")
+
+
+def render_report(report: OperationReport, out: Console) -> None:
+    """A mutating command's steps with their timings, the outcome and, after a stop, how to resume."""
+    table = Table(title=f"drctl {report.command} ({report.run_id})")
+    for column in ("step", "status", "seconds", "detail"):
+        table.add_column(column)
+    for step in report.steps:
+        table.add_row(step.name, step.status, f"{step.seconds:.1f}", step.detail)
+    out.print(table)
+    if report.planned_calls:
+        planned = Table(title="Mutating calls a real run would make (none was made)")
+        for column in ("region", "call", "parameters"):
+            planned.add_column(column)
+        for call in report.planned_calls:
+            planned.add_row(
+                call.region, f"{call.service}:{call.operation}", json.dumps(call.params, sort_keys=True, default=str)
+            )
+        out.print(planned)
+    colour = "green" if report.ok else "red"
+    out.print(f"[bold {colour}]{report.outcome}[/bold {colour}]" + (f": {report.reason}" if report.reason else ""))
+    for key in ("lost_writes",):
+        if key in report.facts:
+            out.print(str(report.facts[key]))
+    for recipe in report.facts.get("restore_recipes", []):
+        out.print("To read the lost writes:\n" + str(recipe))
+    if report.resume_command:
+        out.print(f"Nothing that was done is undone. To resume: [bold]{report.resume_command}[/bold]")
+
+
+def to_json(document: Any) -> str:
+    """Stable JSON for machines."""
+    return json.dumps(document, indent=2, sort_keys=True, default=str)

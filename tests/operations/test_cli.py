@@ -1,0 +1,132 @@
+"""The operations commands through ``drctl`` itself: arguments, exit codes, tables, JSON and audit files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drctl import cli, operate
+from tests.operations.world import PRIMARY, SECONDARY, World
+
+
+@pytest.fixture(name="drctl")
+def fixture_drctl(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[World, Path]:
+    """``drctl`` wired to the simulated world, with the outputs written where the pipeline writes them."""
+    outputs = tmp_path / "flat-outputs.json"
+    outputs.write_text(json.dumps(world.raw_outputs), encoding="utf-8")
+    monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: world.factory)
+    monkeypatch.setattr(operate.WIRING, "resolver", lambda: world)
+    monkeypatch.setattr(operate.WIRING, "http_get", world.http_get)
+    monkeypatch.setattr(operate.WIRING, "sleep", world.sleep)
+    monkeypatch.setattr(operate.WIRING, "monotonic", world.monotonic)
+    monkeypatch.chdir(tmp_path)
+    return world, outputs
+
+
+def drctl_run(outputs: Path, *argv: str) -> int:
+    """``drctl <command> --outputs <file> <args>``."""
+    return cli.main([argv[0], "--outputs", str(outputs), *argv[1:]])
+
+
+def test_cli_status_exit_codes_and_json(drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    world, outputs = drctl
+    assert drctl_run(outputs, "status") == 0
+    text = capsys.readouterr().out
+    assert "Switchover to us-east-2: GO" in text
+    assert "healthy" in text
+    assert "about 120 ms of committed writes" in text
+    world.put_lag(SECONDARY, 3000, minutes_ago=0.2)
+    assert drctl_run(outputs, "status", "--json") == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["verdict"] == "degraded"
+    assert document["writer_region"] == PRIMARY
+    assert document["switchover_go"] is False
+    world.unreachable |= {PRIMARY, SECONDARY}
+    assert drctl_run(outputs, "status", "--no-route53") == 2
+    assert Path(".drctl/audit").is_dir()
+    assert list(Path(".drctl/audit").glob("*-status.json"))
+
+
+def test_cli_switchover_prints_steps_and_writes_the_audit_record(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, outputs = drctl
+    assert drctl_run(outputs, "switchover", "--to", SECONDARY) == 0
+    captured = capsys.readouterr()
+    assert "wait_for_global_endpoint" in captured.out
+    assert "succeeded" in captured.out
+    assert "s3://payments-audit-use2-" in captured.out
+    assert "request_switchover" in captured.err, "progress goes to stderr"
+    assert world.db.writer == SECONDARY
+    assert drctl_run(outputs, "switchover", "--to", SECONDARY) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_cli_dry_run_lists_calls(drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    world, outputs = drctl
+    assert drctl_run(outputs, "switchover", "--to", SECONDARY, "--dry-run", "--json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["outcome"] == "dry run"
+    assert [c["operation"] for c in document["planned_calls"]] == ["SwitchoverGlobalCluster"]
+    assert document["audit"]["s3_uri"] is None
+    assert world.db.requests == []
+
+
+def test_cli_failover_needs_allow_data_loss_and_a_typed_confirmation(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, outputs = drctl
+    world.unreachable.add(PRIMARY)
+    assert drctl_run(outputs, "failover", "--to", SECONDARY) == 2
+    assert "--allow-data-loss is required" in capsys.readouterr().err
+    answers = iter(["yes", f"fail over to {SECONDARY} and lose data"])
+    monkeypatch.setattr(operate.WIRING, "read_line", lambda prompt: next(answers))
+    assert drctl_run(outputs, "failover", "--to", SECONDARY, "--allow-data-loss") == 1
+    assert "not confirmed" in capsys.readouterr().out
+    assert world.db.requests == []
+    assert drctl_run(outputs, "failover", "--to", SECONDARY, "--allow-data-loss") == 0
+    captured = capsys.readouterr()
+    assert "Last RPO lag: 120 ms" in captured.err
+    assert "drctl preserve-lost-writes --region us-east-1" in captured.out
+    assert world.db.writer == SECONDARY
+
+
+def test_cli_failover_without_a_terminal_needs_yes(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, outputs = drctl
+    assert drctl_run(outputs, "failover", "--to", SECONDARY, "--allow-data-loss") == 2
+    assert "pass --yes" in capsys.readouterr().err
+
+
+def test_cli_rejects_regions_and_outputs_it_does_not_know(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, outputs = drctl
+    assert drctl_run(outputs, "switchover", "--to", "eu-west-1") == 2
+    assert "'eu-west-1' is not one of this stack's regions (us-east-1, us-east-2)" in capsys.readouterr().err
+    assert drctl_run(outputs, "drain", "us-west-2") == 2
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"primaryRegion": "us-east-1"}', encoding="utf-8")
+    assert cli.main(["status", "--outputs", str(broken)]) == 2
+    assert "missing output(s)" in capsys.readouterr().err
+    broken.write_text("[1]", encoding="utf-8")
+    assert cli.main(["status", "--outputs", str(broken)]) == 2
+    broken.write_text("{", encoding="utf-8")
+    assert cli.main(["status", "--outputs", str(broken)]) == 2
+    assert "not JSON" in capsys.readouterr().err
+
+
+def test_cli_drain_undrain_failback_and_preserve(drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    world, outputs = drctl
+    assert drctl_run(outputs, "drain", PRIMARY, "--fence", "--reason", "maintenance") == 0
+    assert world.health_status(PRIMARY)[1]["status"] == "drained"
+    assert drctl_run(outputs, "drain", SECONDARY) == 1, "the last serving region is never drained"
+    assert "refusing to drain us-east-2" in capsys.readouterr().out
+    assert drctl_run(outputs, "undrain", PRIMARY) == 0
+    assert drctl_run(outputs, "preserve-lost-writes", "--region", PRIMARY) == 0
+    assert "none: nothing to preserve" in capsys.readouterr().out
+    assert drctl_run(outputs, "failback") == 0, "the anchor already writes: nothing to do"
+    assert "nothing to do" in capsys.readouterr().out

@@ -1,0 +1,599 @@
+"""A two-region AWS world for the operations library, driven by the test.
+
+- moto models DynamoDB (the control items, one table per region standing in for the two replicas),
+  S3 (audit buckets), SNS (DR topics), STS and CloudWatch (lag and replication metrics).
+- What moto does not model is answered through botocore's Stubber, so every call and every answer is still
+  validated against the service model: RDS global-database state, switchover and failover with their
+  ``FailoverState`` (``GlobalDatabaseSim``), snapshots, and Route 53's health-check status and
+  ``TestDNSAnswer``. Which fixture stands in for which AWS behaviour is said at each class.
+- DNS and ``/health`` are fakes that read the same state (a drained region's ``/health`` says drained).
+- Time: ``sleep`` advances a fake monotonic clock and ticks the simulation, so waits take no real time.
+- A region can be made unreachable: every call to it raises ``EndpointConnectionError`` before sending.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.stub import Stubber
+
+from dr_operations.aws import Aws
+from dr_operations.context import OperationContext
+from dr_operations.control import PK_PREFIX, SORT_KEY
+from dr_operations.outputs import StackOutputs, parse_outputs
+
+PRIMARY, SECONDARY = "us-east-1", "us-east-2"
+ENGINE = "aurora-postgresql"
+
+
+class AwsError(Exception):
+    """Raised by a simulated handler: becomes a modelled AWS error (code, HTTP status)."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclasses.dataclass
+class Member:
+    """One member cluster as the simulation holds it."""
+
+    region: str
+    arn: str
+    cluster_id: str
+    is_writer: bool
+    synchronization: str = "connected"
+    engine_version: str = "16.6"
+    instances: int = 1
+
+
+@dataclasses.dataclass
+class Pending:
+    """An operation AWS accepted: ``ticks`` polls until the writer moves, then ``endpoint_ticks`` until the
+    global writer endpoint follows, then ``rejoin_ticks`` until the old writer is connected again.
+    """
+
+    kind: str
+    source: str
+    target: str
+    ticks: int
+    data_loss: bool
+
+
+class GlobalDatabaseSim:
+    """Stands in for Aurora's global database control plane (moto 5.2.5 models neither switchover nor
+    failover nor ``FailoverState``). Rules enforced as AWS documents them: same engine version, every
+    secondary connected and an instance in the target for a switchover; nothing pending.
+    """
+
+    def __init__(self, outputs: dict[str, str]) -> None:
+        self.identifier = outputs["auroraGlobalClusterId"]
+        self.members = {
+            region: Member(
+                region=region,
+                arn=outputs[f"{role}AuroraClusterArn"],
+                cluster_id=outputs[f"{role}AuroraClusterId"],
+                is_writer=role == "primary",
+            )
+            for role, region in (("primary", outputs["primaryRegion"]), ("secondary", outputs["secondaryRegion"]))
+        }
+        self.endpoint = f"{self.identifier}.global-abcdef.global.rds.amazonaws.com"
+        self.endpoint_region = outputs["primaryRegion"]
+        self.pending: Pending | None = None
+        self.endpoint_lag_ticks = 1
+        self.rejoin_ticks = 1
+        self.move_ticks = 2
+        self._endpoint_countdown = 0
+        self._rejoin: tuple[str, int] | None = None
+        self.snapshots: dict[str, list[dict[str, Any]]] = {region: [] for region in self.members}
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    # --- the passage of time ------------------------------------------------------------------------
+    def tick(self) -> None:
+        """One poll interval passes."""
+        if self.pending is not None:
+            self.pending.ticks -= 1
+            if self.pending.ticks <= 0:
+                self._complete(self.pending)
+        elif self._endpoint_countdown > 0:
+            self._endpoint_countdown -= 1
+            if self._endpoint_countdown == 0:
+                self.endpoint_region = self.writer
+        elif self._rejoin is not None:
+            region, left = self._rejoin
+            self._rejoin = (region, left - 1) if left > 1 else None
+            if self._rejoin is None:
+                self.members[region].synchronization = "connected"
+
+    def _complete(self, pending: Pending) -> None:
+        for member in self.members.values():
+            member.is_writer = member.region == pending.target
+        old = self.members[pending.source]
+        old.synchronization = "pending-resync"
+        self.pending = None
+        self._endpoint_countdown = self.endpoint_lag_ticks
+        if self._endpoint_countdown == 0:
+            self.endpoint_region = pending.target
+        if not pending.data_loss:
+            self._rejoin = (pending.source, self.rejoin_ticks)
+
+    def promoted(self, target: str, *, data_loss: bool = False) -> None:
+        """AWS has promoted ``target`` (the writer moved); the endpoint and the rejoin are still to come."""
+        self._complete(Pending("failover" if data_loss else "switchover", self.writer, target, 0, data_loss))
+
+    def settle(self) -> None:
+        """Let every pending change finish."""
+        for _ in range(50):
+            self.tick()
+
+    @property
+    def writer(self) -> str:
+        """The writing region."""
+        (writer,) = (m.region for m in self.members.values() if m.is_writer)
+        return writer
+
+    # --- the API, as the Stubber answers it ------------------------------------------------------
+    def describe_global_clusters(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        del region
+        if params.get("GlobalClusterIdentifier") not in (None, self.identifier):
+            raise AwsError("GlobalClusterNotFoundFault", "no such global cluster", 404)
+        cluster: dict[str, Any] = {
+            "GlobalClusterIdentifier": self.identifier,
+            "GlobalClusterArn": f"arn:aws:rds::444455556666:global-cluster:{self.identifier}",
+            "Status": "available",
+            "Engine": ENGINE,
+            "EngineVersion": self.members[PRIMARY].engine_version,
+            "StorageEncrypted": True,
+            "DeletionProtection": False,
+            "Endpoint": self.endpoint,
+            "GlobalClusterMembers": [
+                {
+                    "DBClusterArn": m.arn,
+                    "IsWriter": m.is_writer,
+                    "Readers": [o.arn for o in self.members.values() if o is not m] if m.is_writer else [],
+                    **({} if m.is_writer else {"SynchronizationStatus": m.synchronization}),
+                }
+                for m in self.members.values()
+            ],
+        }
+        if self.pending is not None:
+            cluster["FailoverState"] = {
+                "Status": "failing-over" if self.pending.data_loss else "pending",
+                "FromDbClusterArn": self.members[self.pending.source].arn,
+                "ToDbClusterArn": self.members[self.pending.target].arn,
+                "IsDataLossAllowed": self.pending.data_loss,
+            }
+        return {"GlobalClusters": [cluster]}
+
+    def describe_db_clusters(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = str(params.get("DBClusterIdentifier"))
+        for member in self.members.values():
+            if wanted in (member.arn, member.cluster_id) and member.region == region:
+                return {
+                    "DBClusters": [
+                        {
+                            "DBClusterIdentifier": member.cluster_id,
+                            "DBClusterArn": member.arn,
+                            "Status": "available",
+                            "Engine": ENGINE,
+                            "EngineVersion": member.engine_version,
+                            "DBClusterMembers": [
+                                {
+                                    "DBInstanceIdentifier": f"{member.cluster_id}-{n + 1}",
+                                    "IsClusterWriter": member.is_writer,
+                                }
+                                for n in range(member.instances)
+                            ],
+                        }
+                    ]
+                }
+        raise AwsError("DBClusterNotFoundFault", f"{wanted} not found in {region}", 404)
+
+    def _check_move(self, params: dict[str, Any]) -> Member:
+        if params["GlobalClusterIdentifier"] != self.identifier:
+            raise AwsError("GlobalClusterNotFoundFault", "no such global cluster", 404)
+        if self.pending is not None:
+            raise AwsError("InvalidGlobalClusterStateFault", "an operation is already in progress")
+        targets = [m for m in self.members.values() if m.arn == params["TargetDbClusterIdentifier"]]
+        if not targets:
+            raise AwsError("DBClusterNotFoundFault", "target is not a member", 404)
+        target = targets[0]
+        if target.is_writer:
+            raise AwsError("InvalidGlobalClusterStateFault", "the target is already the writer")
+        if target.instances == 0:
+            raise AwsError("InvalidDBClusterStateFault", "the target cluster has no instance")
+        return target
+
+    def switchover_global_cluster(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(("switchover", {"region": region, **params}))
+        target = self._check_move(params)
+        if len({m.engine_version for m in self.members.values()}) != 1:
+            raise AwsError("InvalidGlobalClusterStateFault", "members run different engine versions")
+        if any(m.synchronization != "connected" for m in self.members.values() if not m.is_writer):
+            raise AwsError("InvalidGlobalClusterStateFault", "a secondary is not synchronised")
+        self.pending = Pending("switchover", self.writer, target.region, self.move_ticks, data_loss=False)
+        return {"GlobalCluster": self.describe_global_clusters(region, params)["GlobalClusters"][0]}
+
+    def failover_global_cluster(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(("failover", {"region": region, **params}))
+        target = self._check_move(params)
+        if not params.get("AllowDataLoss"):
+            raise AwsError("InvalidParameterCombination", "this simulation only models AllowDataLoss=true")
+        self.pending = Pending("failover", self.writer, target.region, self.move_ticks, data_loss=True)
+        return {"GlobalCluster": self.describe_global_clusters(region, params)["GlobalClusters"][0]}
+
+    def add_unplanned_snapshot(self, region: str, status: str = "available") -> str:
+        """What Aurora does when the old writer's region recovers after an unplanned failover."""
+        member = self.members[region]
+        identifier = f"rds:unplanned-global-failover-{member.cluster_id}-2026-11-29-15-40"
+        self.snapshots[region].append(self._snapshot(member, identifier, "automated", status))
+        return identifier
+
+    @staticmethod
+    def _snapshot(member: Member, identifier: str, kind: str, status: str) -> dict[str, Any]:
+        account = member.arn.split(":")[4]
+        return {
+            "DBClusterSnapshotIdentifier": identifier,
+            "DBClusterIdentifier": member.cluster_id,
+            "DBClusterSnapshotArn": f"arn:aws:rds:{member.region}:{account}:cluster-snapshot:{identifier}",
+            "SnapshotType": kind,
+            "Status": status,
+            "Engine": ENGINE,
+            "StorageEncrypted": True,
+        }
+
+    def describe_db_cluster_snapshots(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = params.get("DBClusterIdentifier")
+        return {"DBClusterSnapshots": [s for s in self.snapshots[region] if s["DBClusterIdentifier"] == wanted]}
+
+    def copy_db_cluster_snapshot(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(("copy", {"region": region, **params}))
+        target = params["TargetDBClusterSnapshotIdentifier"]
+        if any(s["DBClusterSnapshotIdentifier"] == target for s in self.snapshots[region]):
+            raise AwsError("DBClusterSnapshotAlreadyExistsFault", f"{target} exists")
+        member = self.members[region]
+        copy = self._snapshot(member, target, "manual", "creating")
+        self.snapshots[region].append(copy)
+        return {"DBClusterSnapshot": copy}
+
+
+def _stub(
+    client: Any, handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]], gate: Callable[..., None]
+) -> Stubber:
+    """Answer ``client``'s calls from ``handlers`` (by operation name) through a Stubber: each answer is
+    validated against the operation's output shape, each request against its input shape.
+    """
+    stubber = Stubber(client)
+    to_method = {v: k for k, v in client.meta.method_to_api_mapping.items()}
+    request_ids = itertools.count(1)
+
+    def queue(params: dict[str, Any], model: Any, **_: Any) -> None:
+        gate(model=model)
+        handler = handlers.get(model.name)
+        if handler is None:
+            raise AssertionError(f"the simulated world has no answer for {model.name}")
+        method = to_method[model.name]
+        try:
+            response = handler(params)
+        except AwsError as error:
+            stubber.add_client_error(
+                method, service_error_code=error.code, service_message=error.message, http_status_code=error.status
+            )
+            return
+        stubber.add_response(
+            method, response | {"ResponseMetadata": {"RequestId": f"stub-{next(request_ids)}", "HTTPStatusCode": 200}}
+        )
+
+    stubber.activate()
+    # provide-client-params is emitted before the Stubber checks its queue (before-parameter-build).
+    client.meta.events.register_first(
+        f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}", queue
+    )
+    return stubber
+
+
+CLUSTER_IPS = {PRIMARY: "10.10.1.10", SECONDARY: "10.20.1.10"}
+API_IPS = {PRIMARY: "198.51.100.1", SECONDARY: "198.51.100.2"}
+
+
+class World:
+    """Both regions, their stores, the database simulation, the probes and the clock."""
+
+    def __init__(self, outputs: dict[str, str]) -> None:
+        self.raw_outputs = dict(outputs)
+        self.outputs: StackOutputs = parse_outputs(outputs)
+        self.db = GlobalDatabaseSim(outputs)
+        self.unreachable: set[str] = set()
+        self.route53_down = False
+        self.broken_health: dict[str, str] = {}
+        self.auto_replicate = True
+        self.monotonic_now = 0.0
+        self.started = datetime.datetime.now(datetime.UTC)
+        # Seconds until a heartbeat written in one region is readable in the other (None: never).
+        self.heartbeat_delay: dict[str, float | None] = {"DynamoDB": 0.0, "S3": 0.0}
+        self.fail_call: Callable[[str, str, str], BaseException | None] | None = None
+        self.call_count = 0
+        self._stubbers: list[Stubber] = []
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    # --- moto resources -------------------------------------------------------------------------
+    def create_resources(self) -> None:
+        """The stores the operations write: a table replica, audit bucket and DR topic per region."""
+        for region, resources in self.outputs.regions.items():
+            dynamodb = boto3.client("dynamodb", region_name=region)
+            dynamodb.create_table(
+                TableName=self.outputs.table_name,
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+            )
+            s3 = boto3.client("s3", region_name=region)
+            location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=resources.audit_bucket, **location)
+            s3.create_bucket(Bucket=resources.receipts_bucket, **location)
+            boto3.client("sns", region_name=region).create_topic(Name=resources.topic_arn.rsplit(":", 1)[-1])
+
+    def now(self) -> datetime.datetime:
+        """The world's wall clock: real time at the start, advanced by every ``sleep``."""
+        return self.started + datetime.timedelta(seconds=self.monotonic_now)
+
+    def put_lag(self, region: str, value_ms: float, *, minutes_ago: float = 1.0) -> None:
+        """Publish an RPO lag datapoint for ``region``'s cluster, as a secondary would."""
+        at = self.now() - datetime.timedelta(minutes=minutes_ago)
+        cloudwatch = boto3.client("cloudwatch", region_name=region)
+        for metric in ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"):
+            cloudwatch.put_metric_data(
+                Namespace="AWS/RDS",
+                MetricData=[
+                    {
+                        "MetricName": metric,
+                        "Dimensions": [
+                            {"Name": "DBClusterIdentifier", "Value": self.outputs.region(region).aurora_cluster_id}
+                        ],
+                        "Value": value_ms,
+                        "Unit": "Milliseconds",
+                        "Timestamp": at,
+                    }
+                ],
+            )
+
+    def control_item(self, region: str, replica: str) -> dict[str, Any] | None:
+        """``region``'s control item as ``replica``'s table holds it."""
+        item: dict[str, Any] | None = (
+            boto3.client("dynamodb", region_name=replica)
+            .get_item(
+                TableName=self.outputs.table_name, Key={"pk": {"S": f"{PK_PREFIX}{region}"}, "sk": {"S": SORT_KEY}}
+            )
+            .get("Item")
+        )
+        return item
+
+    def replicate(self) -> None:
+        """Global-table replication of the control items, last writer (latest ``updated_at``) wins; a region
+        that is unreachable neither sends nor receives.
+        """
+        regions = [r for r in self.outputs.regions if r not in self.unreachable]
+        for subject in self.outputs.regions:
+            items = [(r, self.control_item(subject, r)) for r in regions]
+            present = [(r, i) for r, i in items if i]
+            if not present:
+                continue
+            _, newest = max(present, key=lambda pair: pair[1].get("updated_at", {}).get("S", ""))
+            for region in regions:
+                boto3.client("dynamodb", region_name=region).put_item(TableName=self.outputs.table_name, Item=newest)
+
+    # --- clients --------------------------------------------------------------------------------
+    def factory(self, service: str, region: str) -> Any:
+        """The client factory the operations library is given (clients are kept: making one costs ~25 ms)."""
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._make_client(service, region)
+        return self._clients[key]
+
+    def _make_client(self, service: str, region: str) -> Any:
+        endpoint_region = "us-east-1" if region == "global" else region
+        client = boto3.client(service, region_name=endpoint_region)
+
+        def gate(model: Any, **kwargs: Any) -> None:
+            # First in line: an unreachable region (or an injected fault) stops the call before a stub
+            # or moto can answer it.
+            del kwargs
+            self.call_count += 1
+            if self.fail_call is not None:
+                error = self.fail_call(region, service, model.name)
+                if error is not None:
+                    raise error
+            if region in self.unreachable or (region == "global" and self.route53_down):
+                raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
+
+        handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
+        if service == "rds":
+            handlers = {
+                name: (lambda params, name=name: getattr(self.db, _snake(name))(region, params))  # type: ignore[misc]
+                for name in (
+                    "DescribeGlobalClusters",
+                    "DescribeDBClusters",
+                    "SwitchoverGlobalCluster",
+                    "FailoverGlobalCluster",
+                    "DescribeDBClusterSnapshots",
+                    "CopyDBClusterSnapshot",
+                )
+            }
+            self._stubbers.append(_stub(client, handlers, gate))
+        elif service == "route53":
+            handlers = {"GetHealthCheckStatus": self._check_status, "TestDNSAnswer": self._dns_answer}
+            self._stubbers.append(_stub(client, handlers, gate))
+        else:
+            client.meta.events.register_first(
+                f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}", gate
+            )
+        return client
+
+    # --- Route 53 (stubbed: moto reports every check healthy and has no TestDNSAnswer) ----------
+    def _region_of_check(self, check_id: str) -> str:
+        for region, resources in self.outputs.regions.items():
+            if check_id in (resources.https_health_check_id, resources.health_check_id):
+                return region
+        raise AwsError("NoSuchHealthCheck", check_id, 404)
+
+    def _check_status(self, params: dict[str, Any]) -> dict[str, Any]:
+        healthy = self.health_status(self._region_of_check(params["HealthCheckId"]))[0] == 200
+        report = (
+            "Success: HTTP Status Code 200, OK" if healthy else "Failure: HTTP Status Code 503, Service Unavailable"
+        )
+        now = datetime.datetime.now(datetime.UTC)
+        return {
+            "HealthCheckObservations": [
+                {"Region": r, "IPAddress": f"192.0.2.{n}", "StatusReport": {"Status": report, "CheckedTime": now}}
+                for n, r in enumerate(("us-east-1", "us-west-1", "eu-west-1"), start=1)
+            ]
+        }
+
+    def serving_region(self) -> str:
+        """The region Route 53 answers with: the primary record's unless it is unhealthy."""
+        primary = self.raw_outputs["primaryRegion"]
+        return primary if self.health_status(primary)[0] == 200 else self.outputs.other(primary)
+
+    def _dns_answer(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Nameserver": "ns-1.awsdns-01.org",
+            "RecordName": params["RecordName"],
+            "RecordType": "A",
+            "RecordData": [API_IPS[self.serving_region()]],
+            "ResponseCode": "NOERROR",
+            "Protocol": "UDP",
+        }
+
+    # --- data plane fakes ------------------------------------------------------------------------
+    def health_status(self, region: str) -> tuple[int, dict[str, Any]]:
+        """What ``region``'s /health answers: drained from its own replica's control item."""
+        checks = {"database": "ok", "table": "ok", "kms": "ok"}
+        if region in self.unreachable:
+            return 0, {"status": "unreachable"}
+        if region in self.broken_health:
+            return 503, {
+                "status": "unhealthy",
+                "region": region,
+                "checks": checks | {"database": self.broken_health[region]},
+            }
+        item = self.control_item(region, region) or {}
+        if item.get("drained", {}).get("BOOL"):
+            return 503, {"status": "drained", "region": region, "checks": checks}
+        return 200, {"status": "healthy", "region": region, "checks": checks}
+
+    def http_get(self, url: str, timeout: float) -> tuple[int, bytes]:
+        """The ``/health`` probe's transport."""
+        del timeout
+        for region, resources in self.outputs.regions.items():
+            if url == resources.health_url:
+                if region in self.unreachable:
+                    raise OSError(f"connection to {url} timed out")
+                status, body = self.health_status(region)
+                return status, json.dumps(body).encode()
+        raise OSError(f"unknown URL {url}")
+
+    def addresses(self, name: str) -> frozenset[str]:
+        """System DNS: cluster endpoints, the global writer endpoint (following the simulation), API targets."""
+        if name == self.db.endpoint:
+            return frozenset({CLUSTER_IPS[self.db.endpoint_region]})
+        for region, resources in self.outputs.regions.items():
+            if name == resources.aurora_writer_endpoint:
+                return frozenset({CLUSTER_IPS[region]})
+            if name == resources.api_domain_target:
+                return frozenset({API_IPS[region]})
+        return frozenset()
+
+    def authoritative(self, name: str) -> tuple[frozenset[str], str]:
+        """The zone's name servers (Route 53's data plane, which answers even when its API does not)."""
+        del name
+        return frozenset({API_IPS[self.serving_region()]}), "ns-1.awsdns-01.org."
+
+    def sleep(self, seconds: float) -> None:
+        """A poll interval: time passes, AWS makes progress, replication runs."""
+        self.monotonic_now += seconds
+        self.db.tick()
+        if self.auto_replicate:
+            self.replicate()
+        self.deliver_heartbeats()
+
+    def advance(self, seconds: float) -> None:
+        """Time passes without AWS progress (between watcher invocations)."""
+        self.monotonic_now += seconds
+
+    def deliver_heartbeats(self) -> None:
+        """Replicate heartbeats once ``heartbeat_delay`` has passed since they were written (the beat holds the
+        writer's monotonic time). A region that is unreachable neither sends nor receives.
+        """
+        for source in self.outputs.regions:
+            target = self.outputs.other(source)
+            if {source, target} & self.unreachable:
+                continue
+            delay = self.heartbeat_delay["DynamoDB"]
+            key = {"pk": {"S": f"HEARTBEAT#{source}"}, "sk": {"S": "HEARTBEAT"}}
+            table = self.outputs.table_name
+            item = boto3.client("dynamodb", region_name=source).get_item(TableName=table, Key=key).get("Item")
+            if item and delay is not None and float(item["beat"]["S"].split(":")[0]) + delay <= self.monotonic_now:
+                boto3.client("dynamodb", region_name=target).put_item(TableName=table, Item=item)
+            delay = self.heartbeat_delay["S3"]
+            name = f"heartbeats/{source}.json"
+            s3_source = boto3.client("s3", region_name=source)
+            try:
+                body = s3_source.get_object(Bucket=self.outputs.region(source).receipts_bucket, Key=name)["Body"].read()
+            except ClientError:
+                continue
+            beat = json.loads(body)["beat"]
+            if delay is not None and float(beat.split(":")[0]) + delay <= self.monotonic_now:
+                boto3.client("s3", region_name=target).put_object(
+                    Bucket=self.outputs.region(target).receipts_bucket, Key=name, Body=body
+                )
+
+    def monotonic(self) -> float:
+        """The fake monotonic clock."""
+        return self.monotonic_now
+
+    def context(self, command_line: str = "drctl test", *, dry_run: bool = False) -> OperationContext:
+        """A fresh run's context against this world."""
+        return OperationContext(
+            aws=Aws(self.factory, dry_run=dry_run, clock=self.monotonic),
+            outputs=self.outputs,
+            command_line=command_line,
+            resolver=self,
+            http_get=self.http_get,
+            clock=self.now,
+            sleep=self.sleep,
+            monotonic=self.monotonic,
+        )
+
+    def iter_stubbers(self) -> Iterator[Stubber]:
+        """Every Stubber in use (tests check none has unanswered expectations)."""
+        return iter(self._stubbers)
+
+
+def _snake(name: str) -> str:
+    out = ""
+    for index, char in enumerate(name):
+        if (
+            char.isupper()
+            and index
+            and (not name[index - 1].isupper() or (index + 1 < len(name) and name[index + 1].islower()))
+        ):
+            out += "_"
+        out += char.lower()
+    return out.replace("d_b_", "db_")
+
+
+def client_error(code: str, operation: str) -> ClientError:
+    """An AWS error as botocore raises it."""
+    return ClientError(
+        {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
+    )
