@@ -535,10 +535,7 @@ def _secret_problem(secret: str, anchor_region: str) -> str | None:
             )
         return None
     if not _SECRET_NAME.match(secret):
-        return (
-            f"'{secret}' is not a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -) "
-            "or secret ARN"
-        )
+        return f"'{secret}' is not a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -) or secret ARN"
     return None
 
 
