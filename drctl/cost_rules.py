@@ -94,23 +94,33 @@ def _endpoint(resource: PlannedResource, ctx: Context) -> Iterator[Line | FreeNo
         quantity=azs * HOURS_PER_MONTH,
         price="interface_endpoint_az_hour",
     )
-    if service == "kms":
-        requests = _mac_requests(ctx, resource.region)
-        gb = requests * ctx.load.kms_request_bytes / GB
-        item = f"{service} data ({requests:,.0f} requests)"
-    else:
-        gb, item = ctx.load.unknown_log_gb, f"{service} data (traffic unknown)"
-    yield ctx.line(
-        resource, service="VPC endpoints", item=item, quantity=gb, price="interface_endpoint_gb", assumed=True
+    if service != "kms":
+        yield ctx.line(
+            resource,
+            service="VPC endpoints",
+            item=f"{service} data (traffic unknown)",
+            quantity=ctx.load.unknown_log_gb,
+            price="interface_endpoint_gb",
+            assumed=True,
+        )
+        return
+    payments, probes = _mac_requests(ctx, resource.region)
+    per_request = ctx.load.kms_request_bytes / GB
+    yield from ctx.split(
+        resource,
+        service="VPC endpoints",
+        item="kms data (a MAC request and answer each)",
+        quantities=(payments * per_request, probes * per_request),
+        price="interface_endpoint_gb",
     )
 
 
-def _mac_requests(ctx: Context, region: str) -> float:
-    """KMS requests a month in ``region`` from the API function: one MAC per payment and per probe."""
+def _mac_requests(ctx: Context, region: str) -> tuple[float, float]:
+    """(payments, probes) a month whose MAC the API function asks KMS for in ``region``."""
     keys = [k for k in ctx.plan.of_type(KMS_KEY) + ctx.plan.of_type(KMS_REPLICA) if k.region == region]
     if not any(_referenced(ctx, key) for key in keys):
-        return 0.0
-    return ctx.traffic.payments(region) + ctx.traffic.probes(region)
+        return 0.0, 0.0
+    return ctx.traffic.payments(region), ctx.traffic.probes(region)
 
 
 def _referenced(ctx: Context, key: PlannedResource) -> bool:
@@ -129,14 +139,12 @@ def _kms_key(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
     )
     yield ctx.line(resource, service="KMS", item=f"{kind}{rotation}", quantity=1, price="kms_key_month")
     if _referenced(ctx, resource):
-        requests = ctx.traffic.payments(resource.region) + ctx.traffic.probes(resource.region)
-        yield ctx.line(
+        yield from ctx.split(
             resource,
             service="KMS",
-            item="GenerateMac: one per payment and per /health probe",
-            quantity=requests,
+            item="GenerateMac (one a request)",
+            quantities=(ctx.traffic.payments(resource.region), ctx.traffic.probes(resource.region)),
             price="kms_request_10k",
-            assumed=True,
         )
 
 
@@ -246,17 +254,17 @@ def _table(resource: PlannedResource, ctx: Context) -> Iterator[Line | FreeNote]
                 assumed=True,
             )
         probes = ctx.traffic.probes(region) if ctx.traffic.writers_of(region, name) else 0.0
-        reads = payments[region] * load.dynamodb_reads_per_payment + probes * load.dynamodb_reads_per_probe
-        if reads:
-            yield ctx.line(
-                resource,
-                service="DynamoDB",
-                item="reads (idempotency look-ups, /health probes)",
-                quantity=reads,
-                price="dynamodb_read_million",
-                region=region,
-                assumed=True,
-            )
+        yield from ctx.split(
+            resource,
+            service="DynamoDB",
+            item="reads (idempotency look-ups)",
+            quantities=(
+                payments[region] * load.dynamodb_reads_per_payment,
+                probes * load.dynamodb_reads_per_probe,
+            ),
+            price="dynamodb_read_million",
+            region=region,
+        )
         others = sum(n for r, n in payments.items() if r != region)
         if others:
             replicated = others * load.dynamodb_replicated_writes_per_payment
@@ -386,37 +394,59 @@ def _replication(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
 
 def _function(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
     load = ctx.load
-    runs = ctx.traffic.invocations(resource)
-    memory_gb = float(resource.inputs.get("memorySize") or 128) / 1024
-    arm = "arm64" in (resource.inputs.get("architectures") or [])
     name = str(resource.inputs.get("name"))
-    yield ctx.line(
-        resource,
-        service="Lambda",
-        item=f"{name} invocations: {runs.basis}",
-        quantity=runs.count,
-        price="lambda_request_million",
-        assumed=runs.assumed,
+    memory_gb = float(resource.inputs.get("memorySize") or 128) / 1024
+    duration_price = (
+        "lambda_arm_gb_second" if "arm64" in (resource.inputs.get("architectures") or []) else "lambda_x86_gb_second"
     )
-    yield ctx.line(
-        resource,
-        service="Lambda",
-        item=f"{name} duration at {memory_gb * 1024:g} MB, {runs.average_ms:,.0f} ms average",
-        quantity=runs.count * runs.average_ms / 1000 * memory_gb,
-        price="lambda_arm_gb_second" if arm else "lambda_x86_gb_second",
-        assumed=True,
-    )
+    runs = ctx.traffic.invocations(resource)
+    if (resource.region, name) in ctx.traffic.api_functions:
+        payments, probes = ctx.traffic.payments(resource.region), ctx.traffic.probes(resource.region)
+        yield from ctx.split(
+            resource,
+            service="Lambda",
+            item=f"{name} invocations",
+            quantities=(payments, probes),
+            price="lambda_request_million",
+        )
+        yield from ctx.split(
+            resource,
+            service="Lambda",
+            item=f"{name} duration at {memory_gb * 1024:g} MB "
+            f"({load.payment_ms} ms a payment, {load.health_ms} ms a probe)",
+            quantities=(payments * load.payment_ms / 1000 * memory_gb, probes * load.health_ms / 1000 * memory_gb),
+            price=duration_price,
+        )
+        counts = (payments, probes)
+    else:
+        yield ctx.line(
+            resource,
+            service="Lambda",
+            item=f"{name} invocations: {runs.basis}",
+            quantity=runs.count,
+            price="lambda_request_million",
+            assumed=True,
+        )
+        yield ctx.line(
+            resource,
+            service="Lambda",
+            item=f"{name} duration at {memory_gb * 1024:g} MB, {runs.average_ms:,.0f} ms average",
+            quantity=runs.count * runs.average_ms / 1000 * memory_gb,
+            price=duration_price,
+            assumed=True,
+        )
+        counts = (runs.count, 0.0)
     if (resource.inputs.get("tracingConfig") or {}).get("mode") == "Active" and runs.count:
         per_second = runs.count / SECONDS_PER_MONTH
         reservoir = min(per_second, load.xray_reservoir_per_second)
         traced = (reservoir + max(per_second - reservoir, 0.0) * load.xray_rate) * SECONDS_PER_MONTH
-        yield ctx.line(
+        # The sampling rule does not tell payments from probes: the traces are shared in proportion.
+        yield from ctx.split(
             resource,
             service="X-Ray",
             item=f"{name} traces (default sampling)",
-            quantity=traced,
+            quantities=(traced * counts[0] / runs.count, traced * counts[1] / runs.count),
             price="xray_trace_million",
-            assumed=True,
         )
     if (resource.region, name) in ctx.traffic.api_functions and ctx.traffic.payments(resource.region):
         yield ctx.line(
@@ -563,60 +593,58 @@ def _dashboard(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
     yield ctx.line(resource, service="CloudWatch", item="dashboards", quantity=1, price="cloudwatch_dashboard_month")
 
 
-def _log_ingestion(resource: PlannedResource, ctx: Context) -> tuple[float, str, str, bool]:
-    """(GB a month, what writes it, price key, whether the producer is known) for a log group."""
+def _log_ingestion(resource: PlannedResource, ctx: Context) -> tuple[float, float, str, str, bool]:
+    """(GB a month from everything but the probes, GB from Route 53's /health probes, what writes
+    it, price key, whether the producer is known) for a log group.
+    """
     load = ctx.load
     name = str(resource.inputs.get("name", ""))
     arn_suffix = f":log-group:{name}"
+    probes = ctx.traffic.probes(resource.region)
+    ingest = "cloudwatch_logs_ingest_gb"
     for flow_log in ctx.plan.of_type(FLOW_LOG):
         if str(flow_log.inputs.get("logDestination", "")).endswith(arn_suffix):
-            probes = ctx.traffic.probes(resource.region)
-            gb = load.flow_log_base_gb + probes * load.flow_log_bytes_per_probe / GB
-            return gb, "VPC flow logs", "cloudwatch_vended_logs_gb", True
+            return (
+                load.flow_log_base_gb,
+                probes * load.flow_log_bytes_per_probe / GB,
+                "VPC flow logs",
+                "cloudwatch_vended_logs_gb",
+                True,
+            )
     for stage in ctx.plan.of_type(STAGE):
         if str((stage.inputs.get("accessLogSettings") or {}).get("destinationArn", "")).endswith(arn_suffix):
-            payments, probes = ctx.traffic.api_requests(stage)
-            return (payments + probes) * load.access_log_bytes / GB, "API access log", "cloudwatch_logs_ingest_gb", True
+            payments, stage_probes = ctx.traffic.api_requests(stage)
+            per_line = load.access_log_bytes / GB
+            return payments * per_line, stage_probes * per_line, "API access log", ingest, True
     for function in ctx.plan.of_type(FUNCTION):
         group = (function.inputs.get("loggingConfig") or {}).get(
             "logGroup"
         ) or f"/aws/lambda/{function.inputs.get('name')}"
         if function.region == resource.region and group == name:
-            runs = ctx.traffic.invocations(function)
-            return runs.count * load.log_bytes_per_invocation / GB, "function log", "cloudwatch_logs_ingest_gb", True
+            per_run = load.log_bytes_per_invocation / GB
+            if (function.region, str(function.inputs.get("name"))) in ctx.traffic.api_functions:
+                return ctx.traffic.payments(function.region) * per_run, probes * per_run, "function log", ingest, True
+            return ctx.traffic.invocations(function).count * per_run, 0.0, "function log", ingest, True
     for cluster in ctx.plan.of_type(CLUSTER):
-        if cluster.region == resource.region and name.startswith(
-            f"/aws/rds/cluster/{cluster.inputs.get('clusterIdentifier')}/"
-        ):
-            probes = ctx.traffic.probes(resource.region)
-            return (
-                probes * load.database_log_bytes_per_probe / GB,
-                "database log (connections)",
-                "cloudwatch_logs_ingest_gb",
-                True,
-            )
-    return load.unknown_log_gb, "log of an unknown producer", "cloudwatch_logs_ingest_gb", False
+        prefix = f"/aws/rds/cluster/{cluster.inputs.get('clusterIdentifier')}/"
+        if cluster.region == resource.region and name.startswith(prefix):
+            return 0.0, probes * load.database_log_bytes_per_probe / GB, "database log (connections)", ingest, True
+    return load.unknown_log_gb, 0.0, f"log of an unknown producer ({load.unknown_log_gb:g} GB assumed)", ingest, False
 
 
 def _log_group(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
-    gb, producer, price, known = _log_ingestion(resource, ctx)
-    yield ctx.line(
-        resource,
-        service="CloudWatch",
-        item=f"{producer} ingestion" + ("" if known else f" ({gb:g} GB assumed)"),
-        quantity=gb,
-        price=price,
-        assumed=True,
-    )
+    base, probes, producer, price, _ = _log_ingestion(resource, ctx)
     retention = int(resource.inputs.get("retentionInDays") or 0)
     months = min(ctx.load.months_of_data, retention / 30.4) if retention else ctx.load.months_of_data
-    yield ctx.line(
+    yield from ctx.split(
+        resource, service="CloudWatch", item=f"{producer} ingestion", quantities=(base, probes), price=price
+    )
+    yield from ctx.split(
         resource,
         service="CloudWatch",
         item=f"{producer} storage ({months:.1f} months kept, uncompressed upper bound)",
-        quantity=gb * months,
+        quantities=(base * months, probes * months),
         price="cloudwatch_logs_storage_gb_month",
-        assumed=True,
     )
 
 

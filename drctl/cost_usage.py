@@ -238,6 +238,36 @@ class Context:
             dr=self.is_dr(resource, where) if dr is None else dr,
         )
 
+    def split(
+        self,
+        resource: PlannedResource,
+        *,
+        service: str,
+        item: str,
+        quantities: tuple[float, float],
+        price: str,
+        region: str | None = None,
+    ) -> Iterator[Line]:
+        """Two lines for one usage: what payments cause, and what Route 53's /health probes cause
+        (always a DR cost: the probes exist for failover). Zero quantities are left out.
+        """
+        payments, probes = quantities
+        if payments:
+            yield self.line(
+                resource, service=service, item=item, quantity=payments, price=price, region=region, assumed=True
+            )
+        if probes:
+            yield self.line(
+                resource,
+                service=service,
+                item=f"{item}, /health probes",
+                quantity=probes,
+                price=price,
+                region=region,
+                assumed=True,
+                dr=True,
+            )
+
     def transfer(self, resource: PlannedResource, *, service: str, item: str, gb: float, source: str, to: str) -> Line:
         """Data sent from ``source`` to region ``to``, billed to the sender, always a DR cost."""
         found = self.prices.transfer_price(source, to)

@@ -398,6 +398,29 @@ def test_cost_api_gateway_payments_and_route53_probes() -> None:
     assert probe_line.dr
 
 
+def test_cost_probe_load_in_the_primary_is_priced_apart_as_dr() -> None:
+    key = res("aws:kms/key:Key", "mac", PRIMARY, {"multiRegion": True}, rid="mrk-3")
+    fingerprint = f"arn:aws:kms:{PRIMARY}:{ACCOUNT}:key/mrk-3"
+    group = res("aws:cloudwatch/logGroup:LogGroup", "fn-log", PRIMARY, {"name": "/aws/lambda/payment-validator-unit"})
+    result = priced(key, group, *api_function(FINGERPRINT_KEY_ID=fingerprint), health_check(PRIMARY, interval=30))
+    probes = 16 * SECONDS_PER_MONTH / 30  # 1,401,600 a month
+    pairs = {
+        "payment-validator-unit invocations": (1_000_000, probes),
+        "GenerateMac (one a request)": (1_000_000, probes),
+        "function log ingestion": (1_000_000 * 500 / GB, probes * 500 / GB),
+    }
+    for item, (payments, probe_quantity) in pairs.items():
+        assert line_of(result, f"{item}, /health probes").quantity == pytest.approx(probe_quantity), item
+        assert line_of(result, f"{item}, /health probes").dr, item
+        (payment_line,) = [line for line in result.lines if line.item == item]
+        assert payment_line.quantity == pytest.approx(payments), item
+        assert not payment_line.dr, item
+    # 1.0 request a second in all: the 1-a-second reservoir traces nearly all, shared in proportion.
+    traces = [line for line in result.lines if line.service == "X-Ray"]
+    assert [line.dr for line in traces] == [False, True]
+    assert traces[1].quantity / traces[0].quantity == pytest.approx(probes / 1_000_000)
+
+
 def test_cost_waf_acl_rules_and_inspected_requests() -> None:
     stage = api_function()[2]
     acl = res("aws:wafv2/webAcl:WebAcl", "waf", PRIMARY, {"name": "payments-api-use1-unit", "rules": [{}, {}, {}]})
@@ -473,7 +496,7 @@ def test_cost_cloudwatch_logs_by_producer_and_retention() -> None:
     ingested = 1_000_000 * 500 / GB  # 0.47 GB of function log lines
     assert usd(result, "function log ingestion") == pytest.approx(ingested * 0.50)
     assert usd(result, "function log storage") == pytest.approx(ingested * (90 / 30.4) * 0.03)
-    unknown = line_of(result, "unknown producer ingestion")
+    unknown = line_of(result, "unknown producer (1 GB assumed) ingestion")
     assert unknown.assumed
     assert unknown.monthly_usd == pytest.approx(1.0 * 0.50)
     assert usd(result, "VPC flow logs ingestion") == pytest.approx(0.05 * 0.50)
