@@ -38,7 +38,9 @@ def _label(*lines: str) -> str:
 
 
 def _of(plan: Plan, type_token: str, region: str | None = None) -> list[PlannedResource]:
-    return [r for r in plan.of_type(type_token) if region is None or r.region == region]
+    # By name: the engine registers resources concurrently, so registration order is not stable.
+    found = [r for r in plan.of_type(type_token) if region is None or r.region == region]
+    return sorted(found, key=lambda r: r.name)
 
 
 class _Picture:

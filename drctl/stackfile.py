@@ -52,9 +52,13 @@ def _as_config_string(value: Any) -> str:
 def _plain_scalars(text: str) -> dict[str, str]:
     """The original text of every unquoted scalar directly under ``config``, by key.
 
-    Pulumi reads a config value as the scalar's text (``16.10`` stays "16.10"), but YAML 1.1 readers
-    such as PyYAML, yq and many CI scripts resolve it first (the float 16.1). Keeping the text lets
-    a message show what was written.
+    Pulumi reads a config value as the scalar's text (``16.10`` stays "16.10": its config.Value
+    unmarshals into a Go string first, and go-yaml decodes any scalar into a string as its source
+    text), but PyYAML (which this module uses), yq and many CI scripts resolve it first (the float
+    16.1). So the program run by ``pulumi up`` receives "16.10" and cannot tell whether it was quoted;
+    what it cannot detect either is a value already rewritten by such a tool (a file saved as
+    ``16.1`` is a valid version). Refusing the unquoted form here keeps every reader in agreement.
+    Keeping the text lets a message show what was written.
     """
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
