@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLAN_JSON ?= plan.json
 
-.PHONY: install plan lint typecheck pylint unit test bench clean
+.PHONY: install plan diagram lint typecheck pylint unit test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 plan: install
-	$(BIN)/drctl plan --json $(PLAN_JSON)
+	$(BIN)/drctl plan --cost --json $(PLAN_JSON)
+
+# The architecture picture and the cost table of the example stack, regenerated from its plan into
+# README.md and docs/architecture.md (tests/unit/test_diagram.py fails when they are stale).
+diagram: install
+	env -u ENVIRONMENT_SUFFIX $(BIN)/drctl plan --quiet --diagram README.md --diagram docs/architecture.md --cost-markdown README.md
 
 lint: install
 	$(BIN)/ruff check .

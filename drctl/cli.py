@@ -13,8 +13,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from drctl import operate, reconcile
-from drctl.harness import REPO_ROOT, run_plan
+from drctl import cost, cost_rules, diagram, operate, reconcile
+from drctl.artifacts import ArtifactError, write_artifact, write_markdown_block
+from drctl.harness import REPO_ROOT, Plan, run_plan
 from drctl.stackfile import StackFileError, read_stack_file
 from drctl.summary import render, to_json_text
 from lib.config import ConfigError, load_config
@@ -44,7 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--stack", help="stack name (default: taken from the file name, Pulumi.<stack>.yaml)")
     plan.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON to PATH")
-    plan.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    plan.add_argument(
+        "--quiet", action="store_true", help="print nothing but warnings and errors (on stderr) and what --cost asks"
+    )
+    # Issue 15: the architecture picture and the cost estimate, both generated from the plan.
+    plan.add_argument(
+        "--diagram",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="write the architecture picture (Mermaid): into the drctl:diagram block of a .md file, else as "
+        "plain Mermaid text (repeatable)",
+    )
+    cost.add_load_arguments(plan)
     reconcile.add_parser(commands)
     operate.register(commands)
     return parser
@@ -63,14 +76,38 @@ def _plan(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     plan = run_plan(config, stack_file.raw, stack=args.stack or stack_file.stack)
     elapsed = time.perf_counter() - started
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(to_json_text(plan), encoding="utf-8")
-    if not args.quiet:
+    try:
+        estimate = cost_rules.estimate(plan, cost.load_from_args(args))
+        _write_artifacts(args, plan, estimate)
+    except (ArtifactError, cost.PriceTableError) as error:
+        print(f"drctl plan: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.quiet:
+        # Warnings (the unpinned anchor above all) must reach the operator even when the summary is off.
+        for message in plan.messages:
+            if message.startswith("warning:"):
+                print(f"drctl plan: {message}", file=sys.stderr)
+    else:
         print(render(plan, elapsed_seconds=elapsed, config_path=str(args.config)))
         if args.json is not None:
-            print(f"wrote {args.json} ({len(plan.resources)} resources, {len(plan.outputs)} outputs)")
+            print(f"wrote {args.json} ({len(plan.resources)} resources, {len(plan.outputs)} outputs, cost estimate)")
+        for path in args.diagram or []:
+            print(f"wrote the architecture picture to {path}")
+    if args.cost:
+        print(("" if args.quiet else "\n") + cost.render(estimate))
     return EXIT_OK
+
+
+def _write_artifacts(args: argparse.Namespace, plan: Plan, estimate: cost.Estimate) -> None:
+    """plan.json (with the estimate under ``cost``), the pictures and the cost table; ``ArtifactError``
+    (one line) when a path cannot be written.
+    """
+    if args.json is not None:
+        write_artifact(args.json, to_json_text(plan, extra={"cost": estimate.to_json()}))
+    for path in args.diagram or []:
+        diagram.write_diagram(plan, path)
+    if args.cost_markdown is not None:
+        write_markdown_block(args.cost_markdown, cost.COST_BLOCK, cost.render_markdown(estimate))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from lib.config import PROJECT_NAMESPACE, ConfigProblem
+from lib.config import PROJECT_NAMESPACE, TEXT_SETTINGS, ConfigProblem
 
 # Namespaces of other packages that the stack file may set; they do not reach the program's config.
 _FOREIGN_NAMESPACES = ("pulumi", "aws")
@@ -49,11 +49,69 @@ def _as_config_string(value: Any) -> str:
     return str(value)
 
 
+def _plain_scalars(text: str) -> dict[str, str]:
+    """The original text of every unquoted scalar directly under ``config``, by key.
+
+    Pulumi reads a config value as the scalar's text (``16.10`` stays "16.10": its config.Value
+    unmarshals into a Go string first, and go-yaml decodes any scalar into a string as its source
+    text), but PyYAML (which this module uses), yq and many CI scripts resolve it first (the float
+    16.1). So the program run by ``pulumi up`` receives "16.10" and cannot tell whether it was quoted;
+    what it cannot detect either is a value already rewritten by such a tool (a file saved as
+    ``16.1`` is a valid version). Refusing the unquoted form here keeps every reader in agreement.
+    Keeping the text lets a message show what was written.
+    """
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    found: dict[str, str] = {}
+    for key_node, value_node in root.value:
+        if key_node.value != "config" or not isinstance(value_node, yaml.MappingNode):
+            continue
+        for config_key, config_value in value_node.value:
+            if isinstance(config_value, yaml.ScalarNode) and config_value.style is None:
+                found[str(config_key.value)] = str(config_value.value)
+    return found
+
+
+def _text_problem(key: str, value: Any, written: str | None) -> ConfigProblem | None:
+    """A text setting that YAML reads as a number or boolean is ambiguous: reject it, ask for quotes."""
+    if isinstance(value, (str, dict, list)) or value is None:
+        return None
+    kind = "boolean" if isinstance(value, bool) else "number"
+    shown = written if written is not None else str(value)
+    read_as = _as_config_string(value)
+    changed = f" (read as {read_as})" if read_as != shown else ""
+    return ConfigProblem(
+        f"{PROJECT_NAMESPACE}:{key}",
+        f"{shown} unquoted is a YAML {kind}{changed}, not text: quote it "
+        f'({PROJECT_NAMESPACE}:{key}: "{shown}") so that Pulumi, drctl and every other YAML reader see the same value',
+    )
+
+
+def _entry_problem(key: str, value: Any, written: str | None) -> ConfigProblem | None:
+    """What is wrong with one entry of ``config`` (None for a good entry or another package's key)."""
+    namespace, _, name = key.rpartition(":")
+    if namespace in _FOREIGN_NAMESPACES:
+        return None
+    if namespace not in ("", PROJECT_NAMESPACE):
+        return ConfigProblem(key, f"unknown namespace '{namespace}' (this project's is {PROJECT_NAMESPACE})")
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return ConfigProblem(
+            f"{PROJECT_NAMESPACE}:{name}",
+            "is encrypted; no setting of this stack is a secret (secrets live in Secrets Manager)",
+        )
+    if name in TEXT_SETTINGS:
+        return _text_problem(name, value, written)
+    return None
+
+
 def read_stack_file(path: Path) -> StackFile:
     """Parse ``path``; raise ``StackFileError`` naming the file or key that is wrong."""
     where = str(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        document = yaml.safe_load(text)
+        written = _plain_scalars(text)
     except FileNotFoundError:
         raise StackFileError([ConfigProblem(where, "no such stack file")]) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -71,25 +129,12 @@ def read_stack_file(path: Path) -> StackFile:
     problems: list[ConfigProblem] = []
     for raw_key, value in config.items():
         key = str(raw_key)
-        namespace, _, name = key.rpartition(":")
-        if namespace in _FOREIGN_NAMESPACES:
-            continue
-        if namespace not in ("", PROJECT_NAMESPACE):
-            problems.append(
-                ConfigProblem(key, f"unknown namespace '{namespace}' (this project's is {PROJECT_NAMESPACE})")
-            )
-            continue
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            problems.append(
-                ConfigProblem(
-                    f"{PROJECT_NAMESPACE}:{name}",
-                    "is encrypted; no setting of this stack is a secret (secrets live in Secrets Manager)",
-                )
-            )
-            continue
-        if value is None:
-            continue
-        raw[name] = _as_config_string(value)
+        _, _, name = key.rpartition(":")
+        problem = _entry_problem(key, value, written.get(key))
+        if problem is not None:
+            problems.append(problem)
+        elif value is not None and key.rpartition(":")[0] not in _FOREIGN_NAMESPACES:
+            raw[name] = _as_config_string(value)
     if problems:
         raise StackFileError(problems)
     return StackFile(path=path, stack=stack_name_of(path), raw=raw)

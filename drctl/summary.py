@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import collections
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from drctl.harness import GLOBAL, Plan, PlannedResource
 from lib.failover import describe, failover_budget
@@ -209,8 +210,10 @@ def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
     return "\n".join(lines)
 
 
-def to_json_text(plan: Plan) -> str:
-    """``plan.json``, stable for diffs: keys sorted, resources in URN order."""
-    document = plan.to_json()
+def to_json_text(plan: Plan, extra: Mapping[str, Any] | None = None) -> str:
+    """``plan.json``, stable for diffs: keys sorted, resources in URN order; ``extra`` adds top-level
+    keys beside the contract's (such as ``cost``).
+    """
+    document = plan.to_json() | dict(extra or {})
     document["resources"] = sorted(document["resources"], key=lambda r: r["urn"])
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -50,6 +50,12 @@ _SUFFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+# arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>; Secrets Manager
+# appends the six characters to every secret's ARN (AWS Secrets Manager User Guide, "Secret ARN").
+_SECRET_ARN = re.compile(
+    r"^arn:(?P<partition>aws(?:-[a-z]+)*):secretsmanager:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
+    r"secret:(?P<name>[A-Za-z0-9/_+=.@-]{1,512})-[A-Za-z0-9]{6}$"
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]{1,512}|user/[\w+=,.@/-]{1,512})$")
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
@@ -245,6 +251,26 @@ class StackConfig:
         raise KeyError(name)
 
 
+# Settings that are text. A stack file must quote them when YAML would read them as something else
+# (``16.10`` is the float 16.1, ``0123`` the octal 83, ``no`` false): drctl.stackfile rejects such values.
+TEXT_SETTINGS: frozenset[str] = frozenset(
+    {
+        "environmentSuffix",
+        "primaryRegion",
+        "secondaryRegion",
+        "anchorRegion",
+        "domainName",
+        "hostedZoneName",
+        "hostedZoneId",
+        "databaseSecretName",
+        "databaseMasterUsername",
+        "databaseName",
+        "auroraEngineVersion",
+        "apiStageName",
+        "apiAuthorization",
+    }
+)
+
 _T = TypeVar("_T")
 
 
@@ -359,7 +385,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
     )
     extra_tags = _read_tags(reader)
     domain = _read_domain(reader)
-    database = _read_database(reader)
+    database = _read_database(reader, anchor_region)
     storage = _read_storage(reader)
     function = _read_function(reader)
     api = _read_api(reader)
@@ -534,7 +560,30 @@ def _read_number(reader: _Reader, key: str, default: float) -> float:
         return default
 
 
-def _read_database(reader: _Reader) -> DatabaseConfig | None:
+def _secret_problem(secret: str, anchor_region: str) -> str | None:
+    """Why ``secret`` cannot name the master-password secret, or None. A name, or the full ARN of a
+    secret in the anchor region (where the stack reads it; Secrets Manager answers for an ARN only
+    in the ARN's own region).
+    """
+    if secret.startswith("arn:"):
+        arn = _SECRET_ARN.match(secret)
+        if arn is None:
+            return (
+                f"'{secret}' is not a Secrets Manager secret ARN "
+                "(arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)"
+            )
+        if arn["region"] != anchor_region:
+            return (
+                f"'{secret}' is a secret in {arn['region']}, but the stack reads it in the anchor region "
+                f"{anchor_region}: replicate the secret to {anchor_region} and name that replica"
+            )
+        return None
+    if not _SECRET_NAME.match(secret):
+        return f"'{secret}' is not a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -) or secret ARN"
+    return None
+
+
+def _read_database(reader: _Reader, anchor_region: str) -> DatabaseConfig | None:
     version = reader.string("auroraEngineVersion") or DEFAULT_AURORA_ENGINE_VERSION
     ok = True
     if not _ENGINE_VERSION.match(version):
@@ -548,8 +597,8 @@ def _read_database(reader: _Reader) -> DatabaseConfig | None:
             "(the stack reads it and never creates one)",
         )
         ok = False
-    elif not _SECRET_NAME.match(secret_name):
-        reader.fail(_qualified("databaseSecretName"), f"'{secret_name}' is not a Secrets Manager secret name or ARN")
+    elif (problem := _secret_problem(secret_name, anchor_region)) is not None:
+        reader.fail(_qualified("databaseSecretName"), problem)
         ok = False
     names = {}
     for key, default in (("databaseMasterUsername", DEFAULT_MASTER_USERNAME), ("databaseName", DEFAULT_DATABASE_NAME)):

@@ -54,6 +54,29 @@ PROJECT_TAGS = {"Project": "payments-dr", "ManagedBy": "pulumi"}
 BUCKET_PURPOSES = ("audit", "receipts")
 
 
+def anchor_warning(config: StackConfig, namer: Namer) -> str:
+    """The warning shown while ``anchorRegion`` is unset.
+
+    The program cannot know which region founded the pair: after a switchover the primary is the other
+    region, and pinning today's primary would move the anchor and replace both KMS primary keys, the
+    database founder and the peering. So it says how to find the founding region instead.
+    """
+    key_alias = f"alias/{namer.name('data')}"
+    return (
+        f"TapStack:anchorRegion is not set, so this run takes the primary region {config.anchor.region} as the "
+        "anchor (KMS primary keys, Aurora founder, table home, peering requester). Pin anchorRegion to the region "
+        "that was primary when this stack was FIRST deployed, which is not today's primary if the roles were "
+        "ever swapped; pinning the wrong one replaces both KMS primary keys, the database founder and the "
+        "peering. For a stack that exists, find that region: "
+        f"aws kms describe-key --key-id {key_alias} --region {config.anchor.region} "
+        "--query KeyMetadata.MultiRegionConfiguration.PrimaryKey.Region (the region of the multi-Region "
+        "primary key), or the requester region of the VPC peering (aws ec2 describe-vpc-peering-connections "
+        "--query 'VpcPeeringConnections[].RequesterVpcInfo.Region'), or the region of the aws:kms/key:Key "
+        "resources in pulumi stack export. For a first deployment: "
+        f"pulumi config set TapStack:anchorRegion {config.anchor.region}"
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TapStackArgs:
     """The validated stack configuration (see ``lib.config.load_config``)."""
@@ -128,13 +151,7 @@ class TapStack(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         if not config.anchor_pinned:
-            pulumi.log.warn(
-                f"TapStack:anchorRegion is not set: the primary region {config.anchor.region} founds the pair "
-                "(KMS primary keys, Aurora writer, table home, peering requester). Pin it "
-                f"(pulumi config set TapStack:anchorRegion {config.anchor.region}) before any failover: "
-                "swapping the roles without it would replace the keys and the database",
-                resource=self,
-            )
+            pulumi.log.warn(anchor_warning(config, namer), resource=self)
         on_global = pulumi.InvokeOutputOptions(parent=self, provider=self.global_provider)
         identity = aws.get_caller_identity_output(opts=on_global)
         partition = aws.get_partition_output(opts=on_global)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from lib import config as config_module
 from lib.config import ConfigError, StackConfig, load_config
 from lib.regions import RegionRole
 
@@ -126,7 +129,6 @@ def test_config_bad_cidrs(cidrs: str, fragment: str) -> None:
         ("logRetentionDays", "10", "is not a CloudWatch Logs retention period"),
         ("keyDeletionWindowDays", "3", "7 to 30 days"),
         ("primaryRegion", "  ", "must not be empty"),
-        ("databaseSecretName", "has spaces in it", "is not a Secrets Manager secret name"),
         ("alertEmails", '["oncall@example.net", "not-an-address"]', "is not an e-mail address"),
         ("alertEmails", '"oncall@example.net"', "a list of e-mail addresses"),
         ("tags", '{"Environment": "x"}', "cannot be overridden"),
@@ -218,3 +220,57 @@ def test_config_automation_problems_name_the_key(key: str, value: str, fragment:
     (problem,) = problems_of({key: value})
     assert problem.startswith(f"TapStack:{key}: ")
     assert fragment in problem
+
+
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:444455556666:secret:payments/aurora/master-AbC123"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "payments/aurora/master",
+        SECRET_ARN,
+        "arn:aws-us-gov:secretsmanager:us-east-1:444455556666:secret:db_pass+1=x.y@z-a1B2c3",
+    ],
+)
+def test_config_database_secret_accepts_names_and_arns(secret: str) -> None:
+    assert load_config(BASE | {"databaseSecretName": secret}, ENV).database.secret_name == secret
+
+
+@pytest.mark.parametrize(
+    ("secret", "fragment"),
+    [
+        ("has spaces in it", "is not a Secrets Manager secret name"),
+        (
+            "arn:aws:secretsmanager:us-east-1:444455556666:secret:payments/aurora/master",
+            "is not a Secrets Manager secret ARN",
+        ),
+        ("arn:aws:secretsmanager:us-east-1:4444:secret:payments-AbC123", "is not a Secrets Manager secret ARN"),
+        ("arn:aws:ssm:us-east-1:444455556666:parameter/payments-AbC123", "is not a Secrets Manager secret ARN"),
+        ("arn:aws:secretsmanager:us-east-1:444455556666:secret:-AbC123", "is not a Secrets Manager secret ARN"),
+        (SECRET_ARN.replace("us-east-1", "us-east-2"), "replicate the secret to us-east-1"),
+    ],
+)
+def test_config_database_secret_rejects_junk_and_other_regions(secret: str, fragment: str) -> None:
+    problems = problems_of({"databaseSecretName": secret})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("TapStack:databaseSecretName: "), problems
+    assert fragment in problems[0]
+
+
+def test_config_secret_arn_region_follows_the_anchor() -> None:
+    raw = BASE | {"databaseSecretName": SECRET_ARN.replace("us-east-1", "us-east-2"), "anchorRegion": "us-east-2"}
+    assert load_config(raw, ENV).database.secret_name.startswith("arn:aws:secretsmanager:us-east-2:")
+
+
+def test_config_text_settings_are_the_keys_read_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: set[str] = set()
+    original = config_module._Reader.string  # pylint: disable=protected-access
+
+    def spy(self: Any, key: str) -> str | None:
+        read.add(key)
+        return original(self, key)
+
+    monkeypatch.setattr(config_module._Reader, "string", spy)  # pylint: disable=protected-access
+    load_config(BASE | {"environmentSuffix": "pr42"}, {})
+    assert read == config_module.TEXT_SETTINGS, "drctl.stackfile refuses YAML numbers exactly for these keys"

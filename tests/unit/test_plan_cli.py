@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from drctl.cli import main
-from drctl.stackfile import read_stack_file, stack_name_of
+from drctl.stackfile import StackFileError, read_stack_file, stack_name_of
 
 TOKEN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9/._-]*:[A-Za-z0-9._-]+$")
 
@@ -105,7 +105,10 @@ def test_plan_quiet_with_explicit_stack(
     code, out, err = run(
         ["plan", "--config", str(stack_file), "--stack", "other", "--quiet", "--json", str(target)], capsys
     )
-    assert (code, out, err) == (0, "", "")
+    assert (code, out) == (0, "")
+    # Quiet hides the summary, never the warnings: this stack's anchor is not pinned.
+    assert [line.split(":")[0] for line in err.splitlines()] == ["drctl plan", "drctl plan"]
+    assert "TapStack:anchorRegion is not set" in err
     document = json.loads(target.read_text())
     assert document["stack"] == "other"
     assert not [r for r in document["resources"] if r["type"] == "aws:ec2/natGateway:NatGateway"]
@@ -149,3 +152,72 @@ def test_plan_requires_a_command(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert exited.value.code == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--json", "--diagram", "--cost-markdown"])
+@pytest.mark.parametrize("where", ["directory", "/proc/drctl-test/out"])
+def test_plan_unwritable_output_is_one_line_and_exit_2(
+    option: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT_SUFFIX", raising=False)
+    target = str(tmp_path) if where == "directory" else where
+    code, out, err = run(["plan", "--quiet", option, target], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert re.match(f"drctl plan: cannot (write|read) {re.escape(target)}: ", err), err
+    assert "Traceback" not in err
+
+
+def test_plan_quiet_prints_the_anchor_warning_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
+    stack_file = tmp_path / "Pulumi.swapped.yaml"
+    stack_file.write_text(
+        "config:\n  TapStack:databaseSecretName: s\n"
+        "  TapStack:primaryRegion: us-east-2\n  TapStack:secondaryRegion: us-east-1\n"
+    )
+    code, out, err = run(["plan", "--quiet", "--config", str(stack_file)], capsys)
+    assert (code, out) == (0, "")
+    assert "TapStack:anchorRegion is not set" in err
+    assert "FIRST deployed" in err
+    assert "MultiRegionConfiguration.PrimaryKey.Region" in err
+
+
+@pytest.mark.parametrize(
+    ("yaml_value", "fragment"),
+    [
+        (
+            "16.10",
+            "16.10 unquoted is a YAML number (read as 16.1), not text: "
+            'quote it (TapStack:auroraEngineVersion: "16.10")',
+        ),
+        ("16.6", "16.6 unquoted is a YAML number, not text: quote it"),
+    ],
+)
+def test_plan_unquoted_engine_version_is_refused(
+    yaml_value: str, fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack_file = tmp_path / "Pulumi.v.yaml"
+    stack_file.write_text(f"config:\n  TapStack:databaseSecretName: s\n  TapStack:auroraEngineVersion: {yaml_value}\n")
+    code, out, err = run(["plan", "--config", str(stack_file)], capsys)
+    assert (code, out) == (2, "")
+    assert f"TapStack:auroraEngineVersion: {fragment}" in err
+
+
+def test_stack_file_text_settings_must_be_yaml_strings(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.t.yaml"
+    stack_file.write_text(
+        "config:\n  environmentSuffix: 0123\n  apiStageName: no\n  databaseSecretName: '16.10'\n"
+        '  TapStack:natGatewaysPerRegion: 1\n  TapStack:auroraEngineVersion: "16.10"\n'
+    )
+    with pytest.raises(StackFileError) as raised:
+        read_stack_file(stack_file)
+    problems = {p.key: p.message for p in raised.value.problems}
+    assert set(problems) == {"TapStack:environmentSuffix", "TapStack:apiStageName"}
+    assert problems["TapStack:environmentSuffix"].startswith("0123 unquoted is a YAML number (read as 83)")
+    assert problems["TapStack:apiStageName"].startswith("no unquoted is a YAML boolean (read as false)")
+    quoted = tmp_path / "Pulumi.q.yaml"
+    quoted.write_text("config:\n  TapStack:auroraEngineVersion: '16.10'\n  TapStack:natGatewaysPerRegion: 1\n")
+    assert read_stack_file(quoted).raw == {"auroraEngineVersion": "16.10", "natGatewaysPerRegion": "1"}

@@ -153,7 +153,15 @@ def test_stack_warns_when_the_anchor_is_not_pinned() -> None:
 
     raw = {"databaseSecretName": "s", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
     plan = run_plan(load_config(raw, {"ENVIRONMENT_SUFFIX": "unit"}), raw, stack="unit")
-    assert any("anchorRegion is not set" in m and "us-east-2" in m for m in plan.messages)
+    (warning,) = [m for m in plan.messages if "anchorRegion is not set" in m]
+    assert warning.startswith("warning: ")
+    assert "primary region us-east-2 as the anchor" in warning
+    # It cannot know the founding region, so it says how to find it instead of advising today's primary.
+    assert "FIRST deployed" in warning
+    assert "aws kms describe-key --key-id alias/payments-data-unit" in warning
+    assert "MultiRegionConfiguration.PrimaryKey.Region" in warning
+    assert "RequesterVpcInfo.Region" in warning
+    assert "pulumi stack export" in warning
     (cluster,) = [c for c in plan.of_type("aws:rds/cluster:Cluster") if "masterUsername" in c.inputs]
     assert cluster.region == "us-east-2", "the writer is founded in the primary region"
 
