@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from payment_validator import handler
 from payment_validator.service import PaymentService, transaction_id_for
 
@@ -121,13 +121,15 @@ def test_same_key_different_body_conflicts(deployment: Deployment) -> None:
     assert len(transactions(deployment)) == 1
 
 
-def _failing_once(client: Any, method: str, code: str = "ServiceUnavailable") -> None:
+def _failing_once(client: Any, method: str, code: str = "ServiceUnavailable", *, timeout: bool = False) -> None:
     original = getattr(client, method)
     calls = {"n": 0}
 
     def fail_first(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
+            if timeout:
+                raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
             raise ClientError({"Error": {"Code": code, "Message": "injected"}}, method)
         return original(*args, **kwargs)
 
@@ -135,11 +137,22 @@ def _failing_once(client: Any, method: str, code: str = "ServiceUnavailable") ->
 
 
 @pytest.mark.parametrize(
-    ("client_name", "method"),
-    [("s3", "put_object"), ("kms", "generate_mac"), ("dynamodb", "transact_write_items"), ("dynamodb", "put_item")],
+    ("client_name", "method", "timeout"),
+    [
+        ("s3", "put_object", False),
+        ("kms", "generate_mac", False),
+        ("dynamodb", "transact_write_items", False),
+        ("dynamodb", "transact_write_items", True),
+        ("dynamodb", "put_item", False),
+        ("dynamodb", "put_item", True),
+        ("dynamodb", "get_item", False),
+        ("dynamodb", "query", True),
+    ],
 )
-def test_dependency_outage_then_retry_succeeds(deployment: Deployment, client_name: str, method: str) -> None:
-    _failing_once(getattr(service(), client_name), method)
+def test_dependency_outage_then_retry_succeeds(
+    deployment: Deployment, client_name: str, method: str, timeout: bool
+) -> None:
+    _failing_once(getattr(service(), client_name), method, timeout=timeout)
     status, body, headers = call(event(payment_body()))
     assert status == 503, body
     assert body["error"]["code"] == "dependency_unavailable"
@@ -428,6 +441,21 @@ def test_fenced_region_still_replays_answers_it_holds(deployment: Deployment) ->
     status, body, headers = call(event(payment_body()))
     assert (status, body, headers.get("Idempotent-Replayed")) == (201, first, "true")
     assert deployment.items() == items, "a replay in a fenced region wrote"
+
+
+def test_malformed_drain_flag_counts_as_drained_and_is_logged(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_control(deployment)
+    deployment.dynamodb.update_item(
+        TableName=deployment.table,
+        Key={"pk": {"S": "CONTROL#us-east-1"}, "sk": {"S": "CONTROL"}},
+        UpdateExpression="SET drained = :v",
+        ExpressionAttributeValues={":v": {"S": "yes"}},
+    )
+    status, body, _ = call(event(None, method="GET", path="/health", key=None))
+    assert (status, body["status"]) == (503, "drained")
+    assert "control item malformed" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("value", [{"S": "true"}, {"N": "1"}, {"NULL": True}])

@@ -214,6 +214,21 @@ def test_answer_replayed_from_the_other_region_is_kept_before_that_region_is_los
     assert json.loads(item["response"]["S"]) == first.body
 
 
+def test_copy_of_the_other_regions_payment_that_fails_is_a_retryable_503(two_regions: TwoRegions) -> None:
+    regions = services(two_regions)
+    first = record_payment(regions[EAST_2], payment_body(), "order-0014", two_regions.clock.now)
+    outbox = two_regions.replicas[EAST_2].outbox
+    (attempt,) = [
+        i for i, c in enumerate(outbox) if c.key[1].startswith("IDEMPOTENCY#") and c.image["status"]["S"] == "COMPLETED"
+    ]
+    two_regions.deliver(EAST_2, attempt)
+    two_regions.replicas[EAST_1].fail_next("dynamodb", "put_item")
+    failed = record_payment(regions[EAST_1], payment_body(), "order-0014", two_regions.clock.now)
+    assert failed.body == {"error": {"code": "dependency_unavailable", "dependency": "dynamodb"}}
+    again = record_payment(regions[EAST_1], payment_body(), "order-0014", two_regions.clock.now)
+    assert (again.status, again.body, again.replayed) == (201, first.body, True)
+
+
 def test_fenced_region_with_a_stale_replica_refuses_then_replays(two_regions: TwoRegions) -> None:
     """The retry reaches the fenced region before the answer does: a retryable 503, never a second
     decision; once the answer has replicated, the same retry is answered there.
