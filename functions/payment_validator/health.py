@@ -1,7 +1,9 @@
 """The region's health, as Route 53 sees it through ``GET /health``.
 
 Healthy only when the region's Aurora endpoint accepts a TCP connection, the table answers and the
-fingerprint key computes a MAC (every payment needs all three). Route 53 counts a check as failed
+fingerprint key computes a MAC (every payment needs all three). The table check reads the region's
+drain/fence control item, so one read proves the table answers and says whether operators drained
+the region (``drained``: a 503 distinct from ``unhealthy``). Route 53 counts a check as failed
 unless the answer arrives within two seconds of connecting, so the checks run in parallel with
 half-second timeouts and the answer goes out after at most one second, whatever is down.
 """
@@ -15,9 +17,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .control import ControlState, read_control
+
 CHECK_TIMEOUT_SECONDS = 0.5
 BUDGET_SECONDS = 1.0
 OK = "ok"
+HEALTHY = "healthy"
+UNHEALTHY = "unhealthy"
+DRAINED = "drained"
 
 
 def database_check(host: str, port: int, timeout: float = CHECK_TIMEOUT_SECONDS) -> Callable[[], str]:
@@ -33,17 +40,24 @@ def database_check(host: str, port: int, timeout: float = CHECK_TIMEOUT_SECONDS)
     return check
 
 
-def table_check(dynamodb: Any, table_name: str) -> Callable[[], str]:
-    """Read a key that never exists: proves the table and the path to DynamoDB answer."""
+class ControlCheck:
+    """Read the region's control item: proves the table and the path to DynamoDB answer, and keeps
+    the drain/fence state it read in ``state`` (``None`` when the read failed or timed out).
+    """
 
-    def check() -> str:
+    def __init__(self, dynamodb: Any, table_name: str, region: str) -> None:
+        self._dynamodb = dynamodb
+        self._table_name = table_name
+        self._region = region
+        self.state: ControlState | None = None
+
+    def __call__(self) -> str:
         try:
-            dynamodb.get_item(TableName=table_name, Key={"pk": {"S": "HEALTH#probe"}, "sk": {"S": "HEALTH"}})
+            state = read_control(self._dynamodb, self._table_name, self._region)
         except (ClientError, BotoCoreError) as error:
             return f"unavailable: {type(error).__name__}"
+        self.state = state
         return OK
-
-    return check
 
 
 def key_check(kms: Any, key_id: str) -> Callable[[], str]:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .schema import (
+    AMOUNT_CEILING_MINOR,
     CARD_EXPIRY_PATTERN,
     CARD_NUMBER_PATTERN,
     DESCRIPTION_MAX_LENGTH,
@@ -104,10 +105,15 @@ def _string(body: Mapping[str, Any], field: str) -> str:
     return value
 
 
-def validate_payment(body: Any, *, today: datetime.date, max_amount_minor: int) -> PaymentRequest:
-    """Check a decoded JSON body against every rule; raise ``RequestError`` naming the first problem."""
+def parse_payment(body: Any) -> PaymentRequest:
+    """Check a decoded JSON body against every rule that holds forever (shape, types, formats, Luhn,
+    a positive amount); raise ``RequestError`` naming the first problem.
+
+    Rules that depend on the date or on configuration are ``admit_payment``'s: they decide whether a
+    *new* payment may start, and must never turn a retry of a payment already settled into a 400.
+    """
     _check_shape(body)
-    amount = _check_amount(body["amount"], max_amount_minor)
+    amount = _check_amount(body["amount"])
     currency = _string(body, "currency")
     if currency not in SUPPORTED_CURRENCIES:
         raise RequestError(
@@ -116,7 +122,7 @@ def validate_payment(body: Any, *, today: datetime.date, max_amount_minor: int) 
     merchant_id = _string(body, "merchant_id")
     if not _MERCHANT_ID.fullmatch(merchant_id):
         raise RequestError(400, "invalid_merchant_id", "merchant_id must be 3 to 64 of A-Z a-z 0-9 _ -", "merchant_id")
-    card_number, card_expiry = _check_card(body, today)
+    card_number, card_expiry = _check_card(body)
     return PaymentRequest(
         amount=amount,
         currency=currency,
@@ -125,6 +131,25 @@ def validate_payment(body: Any, *, today: datetime.date, max_amount_minor: int) 
         card_expiry=card_expiry,
         description=_check_description(body.get("description")),
     )
+
+
+def admit_payment(request: PaymentRequest, *, today: datetime.date, max_amount_minor: int) -> None:
+    """The rules a new payment must pass on the day it is made, under the configuration of the day:
+    the card has not expired and the amount is within the configured maximum. Raises ``RequestError``.
+    """
+    if request.amount > max_amount_minor:
+        raise RequestError(
+            400, "invalid_amount", f"amount must be between 1 and {max_amount_minor} minor units", "amount"
+        )
+    if not expiry_is_current(request.card_expiry, today):
+        raise RequestError(400, "card_expired", "the card has expired", "card_expiry")
+
+
+def validate_payment(body: Any, *, today: datetime.date, max_amount_minor: int) -> PaymentRequest:
+    """``parse_payment`` then ``admit_payment``: every rule, for a request known to be new."""
+    request = parse_payment(body)
+    admit_payment(request, today=today, max_amount_minor=max_amount_minor)
+    return request
 
 
 def _check_shape(body: Any) -> None:
@@ -140,26 +165,26 @@ def _check_shape(body: Any) -> None:
             raise RequestError(400, "missing_field", f"{field} is required", field)
 
 
-def _check_amount(amount: Any, max_amount_minor: int) -> int:
+def _check_amount(amount: Any) -> int:
     # bool is an int in Python; JSON true is not an amount.
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise RequestError(400, "invalid_type", "amount must be an integer number of minor units", "amount")
-    if amount <= 0 or amount > max_amount_minor:
+    if amount <= 0:
+        raise RequestError(400, "invalid_amount", "amount must be at least 1 minor unit", "amount")
+    if amount > AMOUNT_CEILING_MINOR:
         raise RequestError(
-            400, "invalid_amount", f"amount must be between 1 and {max_amount_minor} minor units", "amount"
+            400, "invalid_amount", f"amount must be at most {AMOUNT_CEILING_MINOR} minor units", "amount"
         )
     return amount
 
 
-def _check_card(body: dict[str, Any], today: datetime.date) -> tuple[str, str]:
+def _check_card(body: dict[str, Any]) -> tuple[str, str]:
     card_number = _string(body, "card_number")
     if not _CARD_NUMBER.fullmatch(card_number) or not luhn_valid(card_number):
         raise RequestError(400, "invalid_card_number", "card_number is not a valid card number", "card_number")
     card_expiry = _string(body, "card_expiry")
     if not _CARD_EXPIRY.fullmatch(card_expiry):
         raise RequestError(400, "invalid_card_expiry", "card_expiry must be MM/YY", "card_expiry")
-    if not expiry_is_current(card_expiry, today):
-        raise RequestError(400, "card_expired", "the card has expired", "card_expiry")
     return card_number, card_expiry
 
 

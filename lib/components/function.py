@@ -109,9 +109,13 @@ def execution_policy(
                 "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
             },
             {
+                # No DeleteItem: the function never deletes (a delete replicates to the other region
+                # and, under last writer wins, could erase what that region settled). A transaction
+                # is authorised item by item with these same actions (AWS: "Using IAM with DynamoDB
+                # transactions"). Query reads one key's partition, on the table only, not its index.
                 "Sid": "RecordTransactions",
                 "Effect": "Allow",
-                "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                 "Resource": [table_arn],
             },
             {

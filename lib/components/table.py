@@ -1,16 +1,23 @@
 """TransactionsTable: the DynamoDB global table of payments, with a replica in the other region.
 
-Key design (single table):
-- ``pk = TXN#<transaction id>``, ``sk = TXN``: the transaction, read by id.
-- ``pk = IDEMPOTENCY#<key>``, ``sk = IDEMPOTENCY``: the idempotency record of a request; expires
-  through ``expires_at`` (TTL).
+Key design (single table; the shapes live in ``functions/payment_validator/ledger.py``):
+- ``pk = TXN#<transaction id>``, ``sk = OUTCOME#<APPROVED|DECLINED>``: a settled payment. Written
+  once (``attribute_not_exists``) and never updated, deleted or expired. The transaction id derives
+  from the idempotency key and the request's hash, so two writers of one such item (both regions,
+  inside the replication window) write the same payment and outcome.
+- ``pk = IDEMPOTENCY#<key>``, ``sk = REGION#<region>``: one region's attempt record for a request
+  (lock, request hash, answer); written only by that region's function; expires through
+  ``expires_at`` (TTL).
+- ``pk = CONTROL#<region>``, ``sk = CONTROL``: the region's drain/fence control item, written only by
+  operators' tooling and read by that region's function.
 - ``gsi1pk = MERCHANT#<merchant id>``, ``gsi1sk = <created_at ISO-8601>#<transaction id>``: a
-  merchant's transactions by time, on the ``merchant-time`` index.
+  merchant's settled payments by time, on the ``merchant-time`` index.
 
-Replication between the regions is asynchronous (last writer wins, typically under a second). A
-retry that lands in the other region during a failover may not see the first region's idempotency
-record yet. The design answer (for the payment function): derive the transaction id from the idempotency
-key and write with a condition on it, so a duplicate in either region converges on one item.
+Replication between the regions is asynchronous: items replicate one by one and two writes to one
+item are settled by last writer wins, with no condition evaluated in the receiving region. The item
+design above is the answer: every item has either one writer or identical content from every writer,
+and nothing is deleted by the payment path (docs/decisions.md, "Payments under multi-region
+replication"). The physical definition (keys, index, TTL attribute) did not change for it.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ so the function is tested against the key schema and settings that would be depl
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,12 +16,21 @@ import pytest
 from moto import mock_aws
 from payment_validator import handler
 
+from tests.functions.replication import Clock, TwoRegions, build
 from tests.functions.support import create_table_from_plan
 from tests.unit.conftest import plan_for
 
 REGION = "us-east-1"
 VALID_CARD = "4111111111111111"
 DECLINE_CARD = "4000000000000002"
+# The multi-region runs start two minutes before a month ends, so that a run crosses a card's expiry.
+MODEL_START = datetime.datetime(2031, 1, 31, 23, 58, tzinfo=datetime.UTC)
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
 
 
 @dataclass
@@ -51,13 +61,7 @@ class Deployment:
 def fixture_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     """A region with the stack's table, both buckets and a fingerprint key, and the env the stack sets."""
     plan = plan_for()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
+    for name, value in (CREDENTIALS | {"AWS_REGION": REGION}).items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -161,3 +165,21 @@ def call(request: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Invoke the handler; return status, decoded body and headers."""
     result = handler.lambda_handler(request, None)
     return result["statusCode"], json.loads(result["body"]), result["headers"]
+
+
+@pytest.fixture(name="two_regions_once", scope="module")
+def fixture_two_regions_once() -> Iterator[TwoRegions]:
+    """Both regions' replicas (moto), built once per module: building takes longer than emptying."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in CREDENTIALS.items():
+            patch.setenv(name, value)
+        with mock_aws():
+            yield build(plan_for(), Clock(MODEL_START))
+
+
+@pytest.fixture(name="two_regions")
+def fixture_two_regions(two_regions_once: TwoRegions) -> TwoRegions:
+    """Both regions, empty, nothing pending, the clock at ``MODEL_START``."""
+    two_regions_once.reset()
+    two_regions_once.clock.now = MODEL_START
+    return two_regions_once

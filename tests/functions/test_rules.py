@@ -10,12 +10,15 @@ from payment_validator.rules import (
     APPROVED,
     DECLINED,
     RequestError,
+    admit_payment,
     decide,
     expiry_is_current,
     luhn_valid,
+    parse_payment,
     validate_idempotency_key,
     validate_payment,
 )
+from payment_validator.schema import AMOUNT_CEILING_MINOR
 from payment_validator.settings import Settings
 
 from tests.functions.conftest import DECLINE_CARD, VALID_CARD, payment_body
@@ -132,3 +135,32 @@ def test_decision_rule() -> None:
 def test_settings_name_every_missing_variable() -> None:
     with pytest.raises(RuntimeError, match="TABLE_NAME, RECEIPTS_BUCKET"):
         Settings.from_environment({"AWS_REGION": "us-east-1"})
+
+
+def test_parse_applies_no_rule_that_depends_on_the_day_or_the_configuration() -> None:
+    """A retry of a settled payment is parsed, never re-judged: expiry and the configured maximum
+    belong to ``admit_payment``, which only new payments go through.
+    """
+    request = parse_payment(payment_body(card_expiry="01/20", amount=999_999_999))
+    assert (request.card_expiry, request.amount) == ("01/20", 999_999_999)
+    with pytest.raises(RequestError) as caught:
+        admit_payment(request, today=TODAY, max_amount_minor=1_000_000_000)
+    assert (caught.value.code, caught.value.field) == ("card_expired", "card_expiry")
+    with pytest.raises(RequestError) as caught:
+        admit_payment(request, today=datetime.date(2019, 12, 31), max_amount_minor=1000)
+    assert (caught.value.code, caught.value.field) == ("invalid_amount", "amount")
+    assert "1000" in caught.value.message, "the message names the configured maximum"
+
+
+def test_expiry_turns_at_the_month_boundary() -> None:
+    request = parse_payment(payment_body(card_expiry="01/31"))
+    admit_payment(request, today=datetime.date(2031, 1, 31), max_amount_minor=1_000_000)
+    with pytest.raises(RequestError):
+        admit_payment(request, today=datetime.date(2031, 2, 1), max_amount_minor=1_000_000)
+
+
+@pytest.mark.parametrize("amount", [0, -1, AMOUNT_CEILING_MINOR + 1])
+def test_amount_outside_what_any_configuration_allows_is_rejected_by_parse(amount: int) -> None:
+    with pytest.raises(RequestError) as caught:
+        parse_payment(payment_body(amount=amount))
+    assert (caught.value.code, caught.value.field) == ("invalid_amount", "amount")

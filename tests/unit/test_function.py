@@ -111,6 +111,14 @@ def test_function_role_is_least_privilege_on_its_region(plan: Plan, region: str)
     assert statements["RecordTransactions"]["Resource"] == [
         f"arn:aws:dynamodb:{region}:444455556666:table/payments-transactions-unit"
     ]
+    # The payment path never deletes: a replicated delete could erase what the other region settled.
+    assert statements["RecordTransactions"]["Action"] == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ], "RecordTransactions must grant exactly the calls the payment function makes"
+    assert not [a for a in actions if a.startswith("dynamodb:") and "Delete" in a], "the function may delete"
     role_name = "primary" if region == "us-east-1" else "secondary"
     assert statements["WriteReceiptsAndAudit"]["Resource"] == [
         f"arn:aws:s3:::{plan.outputs[f'{role_name}ReceiptsBucketName']}/receipts/*",
