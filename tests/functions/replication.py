@@ -375,7 +375,11 @@ def build(plan: Plan, clock: Clock, regions: tuple[str, str] = ("us-east-1", "us
 
 def settings_for(plan: Plan, replica: Replica) -> Settings:
     """The function's settings in ``replica``'s region: the stack's environment, the model's resources."""
-    (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == replica.region]
+    (function,) = [
+        f
+        for f in plan.of_type("aws:lambda/function:Function")
+        if f.region == replica.region and f.name.endswith("payment-validator")
+    ]
     env = dict(function.inputs["environment"]["variables"]) | {
         "AWS_REGION": replica.region,
         "TABLE_NAME": replica.table,
