@@ -756,6 +756,8 @@ FREE_TYPES: dict[str, str] = {
     "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": _PEERING_FREE,
     "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions": _PEERING_FREE,
     "aws:dynamodb/tag:Tag": "tags on a table replica: DynamoDB charges nothing for tagging",
+    "aws:fis/experimentTemplate:ExperimentTemplate": "FIS bills action-minutes only while a drill's experiment "
+    "runs (USD 0.10 per action-minute, AWS FIS pricing page); a template costs nothing",
     "aws:iam/role:Role": _IAM_FREE,
     "aws:iam/rolePolicy:RolePolicy": _IAM_FREE,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _IAM_FREE,
