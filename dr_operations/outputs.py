@@ -177,6 +177,8 @@ def parse_outputs(data: Mapping[str, Any], source: str = "outputs") -> StackOutp
         if isinstance(threshold, str) and threshold.isdigit()
         else DEFAULT_LAG_THRESHOLD_MS,
         source=source,
+        drill_target=data.get("drillTarget") == "true",
+        api_url=data.get("apiUrl") or None,
     )
 
 
