@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLAN_JSON ?= plan.json
 
-.PHONY: install plan diagram lint typecheck pylint unit test bench clean
+.PHONY: install plan diagram drill-example lint typecheck pylint unit test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ unit: install
 	$(BIN)/coverage report --include='lib/*' --fail-under=95
 
 test: lint typecheck pylint unit
+
+# Not a test: the evidence of drills against the test fixtures (docs/drill-evidence-example.md).
+drill-example: install
+	PYTHONPATH=.:functions $(BIN)/python scripts/drill_example.py
 
 # Not a test: figures for humans (cold import time, requests/s against in-process moto).
 bench: install

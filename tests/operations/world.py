@@ -390,6 +390,9 @@ class World:
         self.started = datetime.datetime.now(datetime.UTC)
         # Seconds until a heartbeat written in one region is readable in the other (None: never).
         self.heartbeat_delay: dict[str, float | None] = {"DynamoDB": 0.0, "S3": 0.0}
+        # Seconds from the primary turning unhealthy to Route 53 answering with the other region.
+        self.dns_delay = 0.0
+        self._unhealthy_since: float | None = None
         self.fail_call: Callable[[str, str, str], BaseException | None] | None = None
         self.call_count = 0
         self._stubbers: list[Stubber] = []
@@ -626,9 +629,17 @@ class World:
         }
 
     def serving_region(self) -> str:
-        """The region Route 53 answers with: the primary record's unless it is unhealthy."""
+        """The region Route 53 answers with: the primary record's unless it has been unhealthy for
+        ``dns_delay`` seconds (Route 53's checkers, then resolvers' caches).
+        """
         primary = self.raw_outputs["primaryRegion"]
-        return primary if self.health_status(primary)[0] == 200 else self.outputs.other(primary)
+        if self.health_status(primary)[0] == 200:
+            self._unhealthy_since = None
+            return primary
+        if self._unhealthy_since is None:
+            self._unhealthy_since = self.monotonic_now
+        moved = self.monotonic_now - self._unhealthy_since >= self.dns_delay
+        return self.outputs.other(primary) if moved else primary
 
     def _dns_answer(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
