@@ -84,6 +84,8 @@ class PaymentFunctionArgs:
 def execution_policy(
     *,
     region: str,
+    account_id: str,
+    partition: str,
     table_arn: str,
     receipts_bucket_arn: str,
     audit_bucket_arn: str,
@@ -91,8 +93,10 @@ def execution_policy(
     fingerprint_key_arn: str,
     log_group_arn: str,
 ) -> dict[str, Any]:
-    """Only what the function calls, on its region's resources. X-Ray and VPC network interfaces
-    take no resource-level permissions, so those two statements name actions but not resources.
+    """Only what the function calls, on its region's resources. X-Ray and the EC2 describe calls take
+    no resource-level permissions, so those two statements name actions but not resources; the
+    network-interface writes Lambda makes with this role are limited to the function's region and
+    account (they touch network interfaces, subnets and security groups there).
     """
     return {
         "Version": "2012-10-17",
@@ -149,17 +153,21 @@ def execution_policy(
                 "Resource": ["*"],
             },
             {
-                "Sid": "VpcNetworkInterfaces",
+                "Sid": "DescribeVpcNetworking",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                "Resource": ["*"],
+            },
+            {
+                "Sid": "ManageVpcNetworkInterfaces",
                 "Effect": "Allow",
                 "Action": [
                     "ec2:AssignPrivateIpAddresses",
                     "ec2:CreateNetworkInterface",
                     "ec2:DeleteNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
                     "ec2:UnassignPrivateIpAddresses",
                 ],
-                "Resource": ["*"],
+                "Resource": [f"arn:{partition}:ec2:{region}:{account_id}:*"],
             },
         ],
     }
@@ -206,10 +214,14 @@ class PaymentFunction(pulumi.ComponentResource):
             args.kms_key_arn,
             args.fingerprint_key_arn,
             log_group.arn,
+            args.account_id,
+            args.partition,
         ).apply(
             lambda arns: json.dumps(
                 execution_policy(
                     region=region,
+                    account_id=arns[6],
+                    partition=arns[7],
                     table_arn=arns[0],
                     receipts_bucket_arn=arns[1],
                     audit_bucket_arn=arns[2],
