@@ -1,7 +1,8 @@
 """``drctl``: the operators' tool for the payments disaster-recovery stack.
 
 ``drctl plan`` runs the whole Pulumi program offline under the mock engine and shows what it would
-create in each region. Exit codes: 0 success, 2 invalid configuration or arguments.
+create in each region, and checks it against the compliance pack (policy/). Exit codes: 0 success,
+1 mandatory compliance violations with --strict, 2 invalid configuration or arguments.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 
 from drctl.harness import REPO_ROOT, run_plan
 from drctl.stackfile import StackFileError, read_stack_file
-from drctl.summary import render, to_json_text
+from drctl.summary import check_compliance, render, render_compliance, to_json_text
 from lib.config import ConfigError, load_config
 
 DEFAULT_STACK_FILE = REPO_ROOT / "Pulumi.example.yaml"
 EXIT_OK = 0
+EXIT_NONCOMPLIANT = 1
 EXIT_USAGE = 2
 
 
@@ -44,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--stack", help="stack name (default: taken from the file name, Pulumi.<stack>.yaml)")
     plan.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON to PATH")
     plan.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    plan.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the plan breaks a mandatory rule of the compliance pack (advisory ones are reported)",
+    )
     return parser
 
 
@@ -59,14 +66,19 @@ def _plan(args: argparse.Namespace) -> int:
         print(f"drctl plan: {args.config}: {error}", file=sys.stderr)
         return EXIT_USAGE
     plan = run_plan(config, stack_file.raw, stack=args.stack or stack_file.stack)
+    compliance = check_compliance(plan)
     elapsed = time.perf_counter() - started
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(to_json_text(plan), encoding="utf-8")
+        args.json.write_text(to_json_text(plan, compliance), encoding="utf-8")
     if not args.quiet:
-        print(render(plan, elapsed_seconds=elapsed, config_path=str(args.config)))
+        print(render(plan, elapsed_seconds=elapsed, config_path=str(args.config), compliance=compliance))
         if args.json is not None:
             print(f"wrote {args.json} ({len(plan.resources)} resources, {len(plan.outputs)} outputs)")
+    if args.strict and compliance.mandatory:
+        if args.quiet:
+            print("\n".join(render_compliance(compliance, only_mandatory=True)), file=sys.stderr)
+        return EXIT_NONCOMPLIANT
     return EXIT_OK
 
 
