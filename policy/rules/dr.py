@@ -374,7 +374,9 @@ def _bucket_key(args: StackValidationArgs, bucket: str) -> str | None:
     controls=(DR, "Spec: alarms on Aurora replication lag above 1 second"),
 )
 def aurora_lag_alarms(args: StackValidationArgs, report: ReportViolation) -> None:
-    """The alarm must name its region's cluster in the ``DBClusterIdentifier`` dimension."""
+    """The alarm must compare the lag's value (GreaterThan...) and name its region's cluster in the
+    ``DBClusterIdentifier`` dimension.
+    """
     for cluster in _members(args):
         region = r.resource_region(cluster)
         identifier = cluster.props.get("clusterIdentifier")
@@ -382,6 +384,8 @@ def aurora_lag_alarms(args: StackValidationArgs, report: ReportViolation) -> Non
             a
             for a in r.of_type(args.resources, r.ALARM)
             if a.props.get("metricName") == "AuroraGlobalDBReplicationLag"
+            # An alarm on the lag's value (not on whether it is reported at all).
+            and str(a.props.get("comparisonOperator", "")).startswith("GreaterThan")
             and r.resource_region(a) == region
             and r.as_mapping(a.props.get("dimensions")).get("DBClusterIdentifier") == identifier
         ]

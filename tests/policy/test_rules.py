@@ -483,3 +483,272 @@ def test_advisory_rules_state_their_reason() -> None:
         "rds-automatic-minor-upgrades",
     }
     assert all(rule.reason and len(rule.reason) > 40 for rule in advisory)
+
+
+# More ways to break a rule: each must be reported (the compliant side is the plan, tested above).
+VARIANTS: list[Case] = [
+    Case(
+        spec.suffix_in_every_name,
+        of(f"{R}ec2/vpc:Vpc", "us-east-1-vpc"),
+        inputs(tags={"Name": "vpc"}),
+        "Name tag 'vpc'",
+    ),
+    Case(
+        spec.required_tags,
+        of(f"{R}ec2/vpc:Vpc", "us-east-1-vpc"),
+        tags(Environment="prod"),
+        "Environment tag is 'prod'",
+    ),
+    Case(
+        spec.required_tags,
+        of(f"{R}ec2/vpc:Vpc", "us-east-1-vpc"),
+        tags(Region="us-east-2"),
+        "Region tag is 'us-east-2'",
+    ),
+    Case(
+        spec.kms_encryption_at_rest,
+        of(f"{R}sns/topic:Topic", "us-east-1-dr-topic"),
+        inputs(kmsMasterKeyId="alias/aws/sns"),
+        "topic is not encrypted",
+    ),
+    Case(
+        spec.kms_encryption_at_rest,
+        of(CLUSTER, "us-east-1-aurora"),
+        inputs(storageEncrypted=False),
+        "Aurora cluster is not encrypted",
+    ),
+    Case(spec.kms_encryption_at_rest, of(GLOBAL_CLUSTER), inputs(storageEncrypted=False), "global cluster"),
+    Case(
+        spec.kms_encryption_at_rest,
+        of(INSTANCE, "us-east-1-aurora-1"),
+        inputs(performanceInsightsKmsKeyId=None),
+        "Performance Insights",
+    ),
+    Case(spec.kms_encryption_at_rest, of(TABLE), inputs(serverSideEncryption={"enabled": False}), "table is not"),
+    Case(spec.kms_encryption_at_rest, of(TABLE), _replicas({"kmsKeyArn": None}), "replica in us-east-2 has no"),
+    Case(
+        spec.kms_encryption_at_rest,
+        of(f"{R}lambda/function:Function", "us-east-1-payment-validator"),
+        inputs(kmsKeyArn=None),
+        "function's environment",
+    ),
+    Case(
+        spec.destroyable, of(CLUSTER, "us-east-1-aurora"), inputs(deletionProtection=True), "deletion protection is on"
+    ),
+    Case(spec.destroyable, of(CLUSTER, "us-east-1-aurora"), inputs(skipFinalSnapshot=False), "final snapshot"),
+    Case(spec.destroyable, of(TABLE), inputs(deletionProtectionEnabled=True), "deletion protection is on"),
+    Case(
+        spec.no_created_secrets,
+        of(CLUSTER, "us-east-1-aurora"),
+        inputs(manageMasterUserPassword=True),
+        "master password secret",
+    ),
+    Case(
+        spec.no_created_secrets,
+        of(LOG_GROUP, "us-east-1-flow-logs"),
+        add(
+            lambda r: dataclasses.replace(
+                r,
+                urn=f"{r.urn}-p",
+                type=f"{R}ssm/parameter:Parameter",
+                inputs={"name": "p-unit", "type": "SecureString"},
+            )
+        ),
+        "SecureString",
+    ),
+    Case(
+        spec.no_hard_coded_names,
+        of(f"{R}sns/topic:Topic", "us-east-1-dr-topic"),
+        inputs(name="payments-dr-us-east-1-unit"),
+        "spells out a region",
+    ),
+    Case(
+        security.lambda_permission_scoped,
+        of(f"{R}lambda/permission:Permission", "us-east-1-health-invoke"),
+        inputs(principal="*"),
+        "anyone may invoke",
+    ),
+    Case(
+        security.lambda_in_vpc_multi_az,
+        of(f"{R}lambda/function:Function", "us-east-1-payment-validator"),
+        inputs(runtime="python3.8"),
+        "deprecated",
+    ),
+    Case(
+        security.certificate_strength,
+        of(f"{R}acm/certificate:Certificate", "us-east-1-api-certificate"),
+        inputs(validationMethod="EMAIL"),
+        "instead of DNS",
+        config=DOMAIN_CONFIG,
+    ),
+    Case(
+        security.card_fingerprint_key,
+        of(f"{R}kms/key:Key", "us-east-1-fingerprint-key"),
+        inputs(customerMasterKeySpec="HMAC_224"),
+        "shorter than 256 bits",
+    ),
+    Case(
+        security.card_fingerprint_key,
+        of(f"{R}kms/key:Key", "us-east-1-fingerprint-key"),
+        inputs(customerMasterKeySpec="SYMMETRIC_DEFAULT"),
+        "not an HMAC key",
+    ),
+    Case(
+        security.iam_no_wildcard_actions,
+        of(ROLE_POLICY, "dr-auditor-policy"),
+        edit_policy("policy", lambda d: d["Statement"][0].update(NotAction=["iam:*"])),
+        "NotAction",
+    ),
+    Case(
+        security.network_closed_by_default,
+        of(f"{R}ec2/defaultSecurityGroup:DefaultSecurityGroup", "us-east-1-default-sg"),
+        inputs(ingress=[{"protocol": "-1", "fromPort": 0, "toPort": 0}]),
+        "default security",
+    ),
+    Case(
+        security.network_closed_by_default,
+        of(f"{R}ec2/subnet:Subnet", "us-east-1-private-a"),
+        inputs(mapPublicIpOnLaunch=True),
+        "public addresses",
+    ),
+    Case(
+        security.s3_lifecycle,
+        of(f"{R}s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "us-east-2-audit-lifecycle"),
+        edit(lambda v: v.update(rules=v["rules"][1:])),
+        "keeps current objects",
+    ),
+    Case(
+        security.s3_object_level_audit,
+        of(f"{R}cloudtrail/trail:Trail", "us-east-1-object-trail"),
+        inputs(kmsKeyId=None),
+        "without a KMS key",
+    ),
+    Case(
+        security.s3_object_level_audit,
+        of(f"{R}cloudtrail/trail:Trail", "us-east-1-object-trail"),
+        edit(
+            lambda v: v["advancedEventSelectors"][0]["fieldSelectors"][2]["startsWiths"].append(
+                f"arn:aws:s3:::{v['s3BucketName']}/"
+            )
+        ),
+        "is audited by a trail that writes into it",
+    ),
+    Case(
+        security.rds_enhanced_monitoring,
+        of(INSTANCE, "us-east-1-aurora-1"),
+        inputs(monitoringRoleArn="arn:aws:iam::444455556666:role/rds-monitoring-role"),
+        "role outside the stack",
+    ),
+    Case(
+        security.aurora_logs_keep_secrets_out,
+        of(PARAMETERS, "us-east-1-aurora-params"),
+        _set_parameter("pgaudit.log", "ddl,role"),
+        "pgaudit.log records role",
+    ),
+    Case(
+        security.aurora_logs_keep_secrets_out,
+        of(PARAMETERS, "us-east-1-aurora-params"),
+        _set_parameter("log_connections", "0"),
+        "does not log connections",
+    ),
+    Case(
+        security.waf_logging,
+        of(f"{R}wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "us-east-1-waf-logging"),
+        inputs(logDestinationConfigs=["arn:aws:logs:us-east-1:444455556666:log-group:waf"]),
+        "not aws-waf-logs",
+    ),
+    Case(
+        security.waf_logging, of(LOG_GROUP, "us-east-1-waf-log"), inputs(kmsKeyId=None), "not a KMS-encrypted log group"
+    ),
+    Case(
+        dr.aurora_engine_version_parity,
+        of(PARAMETERS, "us-east-1-aurora-params"),
+        inputs(family="aurora-postgresql15"),
+        "with parameter group family aurora-postgresql15",
+    ),
+    Case(dr.aurora_member_parity, of(INSTANCE, "us-east-2-aurora-1"), remove, "has no instance"),
+    Case(
+        dr.failover_records_guarded,
+        of(f"{R}route53/record:Record", "api-failover-primary"),
+        inputs(healthCheckId=None),
+        "has no health check",
+        config=DOMAIN_CONFIG,
+    ),
+    Case(
+        dr.failover_records_guarded,
+        of(HEALTH_CHECK, "us-east-1-region-health"),
+        inputs(disabled=True),
+        "it is disabled",
+        config=DOMAIN_CONFIG,
+    ),
+    Case(
+        dr.failover_records_guarded,
+        of(HEALTH_CHECK, "us-east-1-region-health"),
+        inputs(invertHealthcheck=True),
+        "it is inverted",
+        config=DOMAIN_CONFIG,
+    ),
+    Case(
+        dr.failover_records_guarded,
+        of(HEALTH_CHECK, "us-east-1-region-health"),
+        inputs(childHealthThreshold=0),
+        "childHealthThreshold < 1",
+        config=DOMAIN_CONFIG,
+    ),
+    Case(
+        dr.failover_records_guarded,
+        of(HEALTH_CHECK, "us-east-1-api-health"),
+        inputs(fqdn=None),
+        "probes no endpoint",
+        config=DOMAIN_CONFIG,
+    ),
+    Case(
+        dr.s3_replicated_both_ways,
+        of(f"{R}s3/bucketReplicationConfig:BucketReplicationConfig", "audit-us-east-1-to-us-east-2-replication"),
+        edit(lambda v: v["rules"][0].update(status="Disabled")),
+        "not enabled with Replication Time Control",
+    ),
+    Case(
+        dr.s3_replicated_both_ways,
+        of(f"{R}s3/bucketReplicationConfig:BucketReplicationConfig", "audit-us-east-1-to-us-east-2-replication"),
+        edit(lambda v: v["rules"][0].pop("deleteMarkerReplication")),
+        "does not replicate delete markers",
+    ),
+    Case(
+        dr.s3_replicated_both_ways,
+        of(f"{R}s3/bucketReplicationConfig:BucketReplicationConfig", "audit-us-east-1-to-us-east-2-replication"),
+        edit(lambda v: v["rules"][0].pop("sourceSelectionCriteria")),
+        "skips SSE-KMS objects",
+    ),
+    Case(
+        dr.replication_role_can_replicate,
+        of(f"{R}s3/bucketReplicationConfig:BucketReplicationConfig", "audit-us-east-1-to-us-east-2-replication"),
+        inputs(role="arn:aws:iam::444455556666:role/elsewhere"),
+        "is not a role of the stack",
+    ),
+    Case(dr.aurora_lag_alarms, of(ALARM, "us-east-2-aurora-replication-lag"), remove, "no replication-lag alarm"),
+    Case(
+        dr.replicas_keyed_in_their_region,
+        of(LOG_GROUP, "us-east-2-flow-logs"),
+        inputs(kmsKeyId="arn:aws:kms:us-east-1:444455556666:key/x"),
+        "is a key of us-east-1 for a resource in us-east-2",
+    ),
+    Case(
+        dr.replicas_keyed_in_their_region,
+        of(f"{R}s3/bucketReplicationConfig:BucketReplicationConfig", "audit-us-east-1-to-us-east-2-replication"),
+        edit(
+            lambda v: v["rules"][0]["destination"]["encryptionConfiguration"].update(
+                replicaKmsKeyId="arn:aws:kms:us-east-1:444455556666:key/x"
+            )
+        ),
+        "would be encrypted with a key of us-east-1",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", VARIANTS, ids=lambda c: f"{c.id}-{c.expect[:30]}")
+def test_rule_rejects_every_variant(case: Case) -> None:
+    reported = findings(case.rule, case.violating())
+    assert any(case.expect in f.message for f in reported), (
+        f"{case.rule.name}: expected a violation with {case.expect!r}, got {[f.message for f in reported]}"
+    )
