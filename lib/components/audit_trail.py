@@ -23,10 +23,16 @@ from lib.components.storage import bucket_policy
 from lib.naming import Namer
 from lib.regions import region_code
 
+# The data buckets' statements the log bucket keeps. Their upload-key checks are left out: CloudTrail
+# encrypts each log file with the trail's key itself, and the form in which it names that key in
+# its request is not documented, so a condition on it could stop the trail.
+KEPT_STATEMENTS = ("DenyInsecureTransport", "DenyOutdatedTls")
+
 
 def trail_bucket_policy(*, bucket_arn: str, kms_key_arn: str, trail_arn: str, account_id: str) -> str:
-    """The buckets' TLS and key rules, plus CloudTrail's documented grants for this one trail."""
+    """TLS only, plus CloudTrail's documented grants for this one trail."""
     document = json.loads(bucket_policy(bucket_arn, kms_key_arn))
+    document["Statement"] = [s for s in document["Statement"] if s["Sid"] in KEPT_STATEMENTS]
     source = {"aws:SourceArn": trail_arn}
     document["Statement"] += [
         {

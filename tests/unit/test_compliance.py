@@ -146,6 +146,7 @@ def test_trail_bucket_admits_only_its_trail(plan: Plan, region: str) -> None:
     assert statements["CloudTrailWritesItsLogs"]["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
     assert statements["CloudTrailChecksBucketAcl"]["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
     assert "DenyInsecureTransport" in statements
+    assert "DenyOtherKmsKeys" not in statements, "CloudTrail's key header format is undocumented: no condition on it"
     assert plan.depends_on(trail, policy), "CloudTrail checks its write access when the trail is created"
 
 
