@@ -127,7 +127,7 @@ CASES: list[Case] = [
     ),
     Case(
         spec.aurora_requires_tls,
-        of(PARAMETERS, "us-east-2-aurora-params"),
+        of(PARAMETERS, "us-east-2-aurora-pg16"),
         _set_parameter("rds.force_ssl", "0"),
         "accepts connections without TLS",
     ),
@@ -240,7 +240,7 @@ CASES: list[Case] = [
     ),
     Case(
         security.iam_wildcard_resources,
-        of(ROLE_POLICY, "us-east-1-payment-validator-policy"),
+        of(ROLE_POLICY, "us-east-1-payment-validator-network"),
         edit_policy("policy", lambda d: statement(d, "ManageVpcNetworkInterfaces").update(Resource=["*"])),
         "grants ec2:CreateNetworkInterface on every resource",
     ),
@@ -296,7 +296,7 @@ CASES: list[Case] = [
     ),
     Case(
         security.aurora_logs_keep_secrets_out,
-        of(PARAMETERS, "us-east-1-aurora-params"),
+        of(PARAMETERS, "us-east-1-aurora-pg16"),
         _set_parameter("log_statement", "ddl"),
         "log_statement is 'ddl', not 'none'",
     ),
@@ -417,7 +417,7 @@ CASES: list[Case] = [
     ),
     Case(
         dr.no_global_db_rpo,
-        of(PARAMETERS, "us-east-2-aurora-params"),
+        of(PARAMETERS, "us-east-2-aurora-pg16"),
         _set_parameter("rds.global_db_rpo", "20"),
         "sets rds.global_db_rpo",
     ),
@@ -641,13 +641,13 @@ VARIANTS: list[Case] = [
     ),
     Case(
         security.aurora_logs_keep_secrets_out,
-        of(PARAMETERS, "us-east-1-aurora-params"),
+        of(PARAMETERS, "us-east-1-aurora-pg16"),
         _set_parameter("pgaudit.log", "ddl,role"),
         "pgaudit.log records role",
     ),
     Case(
         security.aurora_logs_keep_secrets_out,
-        of(PARAMETERS, "us-east-1-aurora-params"),
+        of(PARAMETERS, "us-east-1-aurora-pg16"),
         _set_parameter("log_connections", "0"),
         "does not log connections",
     ),
@@ -662,7 +662,7 @@ VARIANTS: list[Case] = [
     ),
     Case(
         dr.aurora_engine_version_parity,
-        of(PARAMETERS, "us-east-1-aurora-params"),
+        of(PARAMETERS, "us-east-1-aurora-pg16"),
         inputs(family="aurora-postgresql15"),
         "with parameter group family aurora-postgresql15",
     ),
