@@ -1,7 +1,8 @@
 """``drctl``: the operators' tool for the payments disaster-recovery stack.
 
 ``drctl plan`` runs the whole Pulumi program offline under the mock engine and shows what it would
-create in each region. Exit codes: 0 success, 2 invalid configuration or arguments.
+create in each region, and checks it against the compliance pack (policy/). Exit codes: 0 success,
+1 mandatory compliance violations with --strict, 2 invalid configuration or arguments.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from drctl import cost, cost_rules, diagram, operate, reconcile
 from drctl.artifacts import ArtifactError, write_artifact, write_markdown_block
 from drctl.harness import REPO_ROOT, Plan, run_plan
 from drctl.stackfile import StackFileError, read_stack_file
-from drctl.summary import render, to_json_text
+from drctl.summary import check_compliance, render, render_compliance, to_json_text
 from lib.config import ConfigError, load_config
+from policy.offline import Report
 
 DEFAULT_STACK_FILE = REPO_ROOT / "Pulumi.example.yaml"
 EXIT_OK = 0
+EXIT_NONCOMPLIANT = 1
 EXIT_USAGE = 2
 
 
@@ -58,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         "plain Mermaid text (repeatable)",
     )
     cost.add_load_arguments(plan)
+    plan.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the plan breaks a mandatory rule of the compliance pack (advisory ones are reported)",
+    )
     reconcile.add_parser(commands)
     operate.register(commands)
     return parser
@@ -75,10 +83,11 @@ def _plan(args: argparse.Namespace) -> int:
         print(f"drctl plan: {args.config}: {error}", file=sys.stderr)
         return EXIT_USAGE
     plan = run_plan(config, stack_file.raw, stack=args.stack or stack_file.stack)
+    compliance = check_compliance(plan)
     elapsed = time.perf_counter() - started
     try:
         estimate = cost_rules.estimate(plan, cost.load_from_args(args))
-        _write_artifacts(args, plan, estimate)
+        _write_artifacts(args, plan, estimate, compliance)
     except (ArtifactError, cost.PriceTableError) as error:
         print(f"drctl plan: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -88,22 +97,26 @@ def _plan(args: argparse.Namespace) -> int:
             if message.startswith("warning:"):
                 print(f"drctl plan: {message}", file=sys.stderr)
     else:
-        print(render(plan, elapsed_seconds=elapsed, config_path=str(args.config)))
+        print(render(plan, elapsed_seconds=elapsed, config_path=str(args.config), compliance=compliance))
         if args.json is not None:
             print(f"wrote {args.json} ({len(plan.resources)} resources, {len(plan.outputs)} outputs, cost estimate)")
         for path in args.diagram or []:
             print(f"wrote the architecture picture to {path}")
     if args.cost:
         print(("" if args.quiet else "\n") + cost.render(estimate))
+    if args.strict and compliance.mandatory:
+        if args.quiet:
+            print("\n".join(render_compliance(compliance, only_mandatory=True)), file=sys.stderr)
+        return EXIT_NONCOMPLIANT
     return EXIT_OK
 
 
-def _write_artifacts(args: argparse.Namespace, plan: Plan, estimate: cost.Estimate) -> None:
+def _write_artifacts(args: argparse.Namespace, plan: Plan, estimate: cost.Estimate, compliance: Report) -> None:
     """plan.json (with the estimate under ``cost``), the pictures and the cost table; ``ArtifactError``
     (one line) when a path cannot be written.
     """
     if args.json is not None:
-        write_artifact(args.json, to_json_text(plan, extra={"cost": estimate.to_json()}))
+        write_artifact(args.json, to_json_text(plan, extra={"cost": estimate.to_json()}, compliance=compliance))
     for path in args.diagram or []:
         diagram.write_diagram(plan, path)
     if args.cost_markdown is not None:

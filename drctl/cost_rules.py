@@ -209,11 +209,22 @@ def _cluster_instance(resource: PlannedResource, ctx: Context) -> Iterator[Line 
         price="aurora_acu_hour",
         assumed=True,
     )
-    if int(resource.inputs.get("monitoringInterval") or 0) > 0:
-        raise NotPriced(
-            f"enhanced monitoring every {resource.inputs['monitoringInterval']} s writes to the RDSOSMetrics log "
-            "group: add its ingestion to _cluster_instance in drctl/cost_rules.py"
+    interval = int(resource.inputs.get("monitoringInterval") or 0)
+    if interval > 0:
+        # Enhanced monitoring is billed as CloudWatch Logs ingestion into RDSOSMetrics: one OS-metrics
+        # document per interval (assumed 10 KB: an instance's processes and devices).
+        samples = HOURS_PER_MONTH * 3600 / interval
+        yield ctx.line(
+            resource,
+            service="CloudWatch",
+            item=f"enhanced monitoring every {interval} s (RDSOSMetrics ingestion, 10 KB a sample)",
+            quantity=samples * ENHANCED_MONITORING_SAMPLE_BYTES / 1e9,
+            price="cloudwatch_logs_ingest_gb",
+            assumed=True,
         )
+
+
+ENHANCED_MONITORING_SAMPLE_BYTES = 10_000
 
 
 def _cluster_of(ctx: Context, instance: PlannedResource) -> PlannedResource | None:
@@ -711,7 +722,27 @@ def _flow_log(_: PlannedResource, __: Context) -> Iterator[FreeNote]:
     yield FreeNote("priced as vended-log ingestion on the log group it writes to")
 
 
+# The watcher writes its heartbeat object once a minute and polls the other region's copy a few times.
+HEARTBEAT_DATA_EVENTS_PER_MONTH = 43_200 * 3
+
+
+def _trail(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
+    # The object-level trail records every S3 data event on the region's audit and receipts buckets: a
+    # receipt and a decision per payment (written here, or replicated here from the other region), and the
+    # watcher's heartbeat object and its polls. Management events of the first trail are free.
+    events = 2.0 * ctx.load.payments_per_month + HEARTBEAT_DATA_EVENTS_PER_MONTH
+    yield ctx.line(
+        resource,
+        service="CloudTrail",
+        item="S3 data events (receipts, decisions, heartbeats)",
+        quantity=events,
+        price="cloudtrail_data_event_100k",
+        assumed=True,
+    )
+
+
 PRICERS: dict[str, Pricer] = {
+    "aws:cloudtrail/trail:Trail": _trail,
     NAT: _nat,
     EIP: _eip,
     ENDPOINT: _endpoint,
@@ -758,6 +789,10 @@ FREE_TYPES: dict[str, str] = {
     "aws:dynamodb/tag:Tag": "tags on a table replica: DynamoDB charges nothing for tagging",
     "aws:fis/experimentTemplate:ExperimentTemplate": "FIS bills action-minutes only while a drill's experiment "
     "runs (USD 0.10 per action-minute, AWS FIS pricing page); a template costs nothing",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "a resource policy letting a service deliver logs: "
+    "no charge (the logs are priced at their log group)",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "WAF's logging setting: no charge of its "
+    "own (the log volume is priced at its log group)",
     "aws:iam/role:Role": _IAM_FREE,
     "aws:iam/rolePolicy:RolePolicy": _IAM_FREE,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _IAM_FREE,

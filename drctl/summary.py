@@ -9,6 +9,8 @@ from typing import Any
 
 from drctl.harness import GLOBAL, Plan, PlannedResource
 from lib.failover import describe, failover_budget
+from policy.model import Enforcement
+from policy.offline import Finding, Report, evaluate
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -173,7 +175,39 @@ def _failover_facts(plan: Plan) -> Iterator[str]:
     )
 
 
-def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
+def check_compliance(plan: Plan) -> Report:
+    """Every rule of the compliance pack (``policy/``) against the planned resources."""
+    return evaluate(plan.resources, environment_suffix=plan.config.environment_suffix)
+
+
+def _finding_line(finding: Finding) -> str:
+    where = f"{finding.resource} ({finding.resource_type})" if finding.resource else "stack"
+    return f"    {finding.rule}: {where}: {finding.message} [{', '.join(finding.controls)}]"
+
+
+def render_compliance(report: Report, *, only_mandatory: bool = False) -> list[str]:
+    """Violations grouped by enforcement (each advisory rule once with its reason), then the summary line."""
+    lines: list[str] = []
+    for enforcement, findings in ((Enforcement.MANDATORY, report.mandatory), (Enforcement.ADVISORY, report.advisory)):
+        if not findings or (only_mandatory and enforcement is Enforcement.ADVISORY):
+            continue
+        lines.append(f"  {enforcement.value.upper()} ({len(findings)}):")
+        reasons: dict[str, str] = {}
+        for finding in findings:
+            lines.append(_finding_line(finding))
+            if finding.reason:
+                reasons.setdefault(finding.rule, finding.reason)
+        lines += [f"    why {rule} is advisory: {reason}" for rule, reason in reasons.items()]
+    mandatory_rules = sum(1 for rule in report.rules if rule.enforcement is Enforcement.MANDATORY)
+    verdict = "COMPLIANT" if not report.mandatory else "NOT COMPLIANT"
+    lines.append(
+        f"compliance: {verdict}: {len(report.mandatory)} mandatory and {len(report.advisory)} advisory violations; "
+        f"{len(report.rules)} rules ({mandatory_rules} mandatory) over {report.resources} resources"
+    )
+    return lines
+
+
+def render(plan: Plan, *, elapsed_seconds: float, config_path: str, compliance: Report | None = None) -> str:
     """The summary printed by ``drctl plan``."""
     config = plan.config
     lines = [
@@ -210,6 +244,8 @@ def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
     lines.append(f"outputs: {len(plan.outputs)} (every value a string, as the pipeline writes them)")
     for message in plan.messages:
         lines.append(f"engine {message}")
+    if compliance is not None:
+        lines += render_compliance(compliance)
     aws_total = sum(sum(c.values()) for c in counts.values())
     lines.append(
         f"{aws_total} AWS resources in {len(plan.resources)} registrations, planned in {elapsed_seconds:.2f} s"
@@ -217,10 +253,12 @@ def render(plan: Plan, *, elapsed_seconds: float, config_path: str) -> str:
     return "\n".join(lines)
 
 
-def to_json_text(plan: Plan, extra: Mapping[str, Any] | None = None) -> str:
+def to_json_text(plan: Plan, extra: Mapping[str, Any] | None = None, compliance: Report | None = None) -> str:
     """``plan.json``, stable for diffs: keys sorted, resources in URN order; ``extra`` adds top-level
-    keys beside the contract's (such as ``cost``).
+    keys beside the contract's (such as ``cost``), and ``compliance`` the pack's verdict.
     """
     document = plan.to_json() | dict(extra or {})
     document["resources"] = sorted(document["resources"], key=lambda r: r["urn"])
+    if compliance is not None:
+        document["compliance"] = compliance.to_json()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

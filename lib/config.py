@@ -28,7 +28,8 @@ DEFAULT_SECONDARY_REGION = "us-east-2"
 # changes a CIDR (which would replace the VPC and everything in it).
 DEFAULT_FIRST_CIDR = "10.10.0.0/16"
 DEFAULT_SECOND_CIDR = "10.20.0.0/16"
-DEFAULT_LOG_RETENTION_DAYS = 90
+# PCI DSS 4.0.1 10.5.1: twelve months of audit log history.
+DEFAULT_LOG_RETENTION_DAYS = 365
 DEFAULT_KEY_DELETION_WINDOW_DAYS = 7
 # PostgreSQL 13.7 (the spec's version) is no longer offered for new clusters. 16.x supports global
 # databases and Serverless v2 in every region this stack allows; check a version with

@@ -19,7 +19,9 @@ import pulumi_aws as aws
 from dr_operations.names import HEARTBEAT_PREFIX, WATCHER_FUNCTION
 from lib.components.access import OPERATOR_ROLE, DrAccess, DrAccessArgs, DrScope
 from lib.components.api import CustomDomainArgs, RegionalApi, RegionalApiArgs
+from lib.components.audit_trail import ObjectAccessTrail, ObjectAccessTrailArgs
 from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
+from lib.components.database_monitoring import EnhancedMonitoringRole, EnhancedMonitoringRoleArgs
 from lib.components.dns import FailoverRouting, FailoverRoutingArgs, RegionEndpoint
 from lib.components.drills import DrillTemplates, DrillTemplatesArgs
 from lib.components.function import (
@@ -97,6 +99,7 @@ class TapStack(pulumi.ComponentResource):
     databases: dict[str, AuroraMember]
     table: TransactionsTable
     buckets: dict[tuple[str, str], RegionalBucket]
+    trails: dict[str, ObjectAccessTrail]
     functions: dict[str, PaymentFunction]
     execution_roles: dict[str, ExecutionRole]
     region_tags: dict[str, dict[str, str]]
@@ -202,6 +205,8 @@ class TapStack(pulumi.ComponentResource):
                     region=region.region,
                     namer=namer,
                     global_provider=self.global_provider,
+                    account_id=identity.account_id,
+                    partition=partition.partition,
                     previous_parent=pulumi.create_urn(
                         f"payment-validator-{region.region}", "tapstack:compute:PaymentFunction", parent=self
                     ),
@@ -246,7 +251,7 @@ class TapStack(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self._data_tier(config, namer, identity.account_id)
+        self._data_tier(config, namer, identity.account_id, partition.partition)
         self._functions(config, namer, identity.account_id, partition.partition)
         self._notifications(config, namer, identity.account_id, partition.partition)
         self._api_and_failover(config, namer, partition.partition)
@@ -255,7 +260,9 @@ class TapStack(pulumi.ComponentResource):
         self._watchers(config, namer, identity.account_id, partition.partition)
         self.register_outputs(dict(self.flat_outputs))
 
-    def _data_tier(self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str]) -> None:
+    def _data_tier(
+        self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str], partition: pulumi.Output[str]
+    ) -> None:
         anchor = config.anchor.region
         partner = self._partner_of(config, anchor)
         on_anchor = pulumi.ResourceOptions(parent=self, provider=self.providers[anchor])
@@ -292,6 +299,20 @@ class TapStack(pulumi.ComponentResource):
             deletion_protection=False,
             opts=on_anchor,
         )
+        monitoring = {
+            region.region: EnhancedMonitoringRole(
+                f"rds-monitoring-{region.region}",
+                EnhancedMonitoringRoleArgs(
+                    region=region.region,
+                    namer=namer,
+                    account_id=account_id,
+                    partition=partition,
+                    global_provider=self.global_provider,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for region in config.regions
+        }
         # The anchor's member founds the global database; the other joins after its first instance
         # exists, or the API asks it for a master username (terraform-provider-aws#26030).
         self.databases = {}
@@ -318,6 +339,7 @@ class TapStack(pulumi.ComponentResource):
                     log_retention_days=config.log_retention_days,
                     provider=self.providers[region],
                     depends_on=founder.instances if founder is not None else (),
+                    monitoring_role_arn=monitoring[region].role_arn,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -358,6 +380,25 @@ class TapStack(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for purpose in BUCKET_PURPOSES
+            for region in config.regions
+        }
+        # Object-level reads and writes of both buckets of a region, recorded in that region.
+        self.trails = {
+            region.region: ObjectAccessTrail(
+                f"object-trail-{region.region}",
+                ObjectAccessTrailArgs(
+                    region=region.region,
+                    namer=namer,
+                    account_id=account_id,
+                    partition=partition,
+                    kms_key_arn=self.keys[region.region].key_arn,
+                    bucket_arns=[self.buckets[(purpose, region.region)].bucket_arn for purpose in BUCKET_PURPOSES],
+                    retention_days=config.storage.audit_log_retention_days,
+                    noncurrent_version_days=config.storage.noncurrent_version_days,
+                    provider=self.providers[region.region],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             for region in config.regions
         }
         # Both directions: whatever is written in the region that serves traffic reaches the other.

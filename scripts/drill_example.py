@@ -22,7 +22,7 @@ def main() -> int:
     """Run two drills against a fresh simulated world each and write their evidence."""
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder, never a real credential
         AWS_DEFAULT_REGION=PRIMARY,
         MOTO_ACCOUNT_ID="444455556666",
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -34,6 +35,13 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+EXECUTION_LOG_PREFIX = "API-Gateway-Execution-Logs_"
+WAF_LOG_PREFIX = "aws-waf-logs-"
+# Headers that carry credentials, kept out of WAF logs: SigV4's key id and signature, and a session
+# token. WAF redacts single headers, the method, the query string and the URI path; it never logs
+# request bodies (so card numbers in POST /payments never reach its logs). Header names are
+# case-insensitive in HTTP and in WAF's redaction.
+REDACTED_HEADERS = ("authorization", "x-amz-security-token")
 API_GATEWAY_LOGS_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 INTEGRATION_TIMEOUT_MS = 29_000
 # Everything the deployed stage serves that is not a resource ID: a change to any of it redeploys.
@@ -92,6 +100,29 @@ class RegionalApiArgs:
     domain: CustomDomainArgs | None
     provider: aws.Provider
     global_provider: aws.Provider
+
+
+def waf_log_delivery_policy(log_group_arn: str) -> dict[str, Any]:
+    """CloudWatch Logs' resource policy letting WAF's log delivery write into the one log group, for this
+    account's web ACLs only (the documented vended-logs policy, scoped to the group).
+    """
+    _, partition, _, region, account_id, _ = log_group_arn.split(":", 5)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WafDeliversToItsLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"{log_group_arn}:log-stream:*"],
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"},
+                },
+            }
+        ],
+    }
 
 
 def visibility(metric_name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgsDict:
@@ -223,6 +254,15 @@ class RegionalApi(pulumi.ComponentResource):
             triggers={"definition": fingerprint},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deployment_inputs)),
         )
+        # API Gateway creates its execution-log group on first use, unencrypted and kept forever; the
+        # name is ours to know (it holds the API's id), so the stack creates it first.
+        execution_logs = aws.cloudwatch.LogGroup(
+            f"{region}-api-execution-log",
+            name=pulumi.Output.concat(EXECUTION_LOG_PREFIX, rest_api.id, "/", args.api.stage_name),
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
         access_logs = aws.cloudwatch.LogGroup(
             f"{region}-api-access-log",
             name=f"/aws/apigateway/{api_name}/access",
@@ -240,7 +280,8 @@ class RegionalApi(pulumi.ComponentResource):
             tags={"Name": namer.regional(f"api-{args.api.stage_name}", region)},
             # Access logging is refused until the account's API Gateway logging role is set.
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[account] if account is not None else [])
+                child,
+                pulumi.ResourceOptions(depends_on=[execution_logs, *([account] if account is not None else [])]),
             ),
         )
         aws.apigateway.MethodSettings(
@@ -275,6 +316,7 @@ class RegionalApi(pulumi.ComponentResource):
         aws.wafv2.WebAclAssociation(
             f"{region}-waf-association", resource_arn=stage.arn, web_acl_arn=web_acl.arn, opts=child
         )
+        self._waf_logging(args, web_acl, child)
 
         self.api_id = rest_api.id
         self.stage_name = stage.stage_name
@@ -288,6 +330,30 @@ class RegionalApi(pulumi.ComponentResource):
         if args.domain is not None:
             self._custom_domain(args, args.domain, rest_api, stage, child)
         self.register_outputs({"apiId": self.api_id, "invokeUrl": self.invoke_url})
+
+    def _waf_logging(self, args: RegionalApiArgs, web_acl: aws.wafv2.WebAcl, child: pulumi.ResourceOptions) -> None:
+        # WAF delivers only to destinations named aws-waf-logs-...; the log group is encrypted and
+        # retained like every other log of the stack.
+        group = aws.cloudwatch.LogGroup(
+            f"{args.region}-waf-log",
+            name=f"{WAF_LOG_PREFIX}{args.namer.regional('api', args.region)}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        delivery = aws.cloudwatch.LogResourcePolicy(
+            f"{args.region}-waf-log-delivery",
+            policy_name=args.namer.regional("waf-logs", args.region),
+            policy_document=group.arn.apply(lambda arn: json.dumps(waf_log_delivery_policy(arn))),
+            opts=child,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{args.region}-waf-logging",
+            resource_arn=web_acl.arn,
+            log_destination_configs=[group.arn],
+            redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[delivery])),
+        )
 
     def _logging_account(self, args: RegionalApiArgs, child: pulumi.ResourceOptions) -> aws.apigateway.Account:
         # API Gateway's CloudWatch role is one setting per account and region: this stack sets it in

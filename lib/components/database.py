@@ -21,6 +21,28 @@ from lib.regions import RegionRole
 
 ENGINE = "aurora-postgresql"
 POSTGRES_PORT = 5432
+# Seconds between enhanced-monitoring samples (AWS accepts 1, 5, 10, 15, 30, 60).
+MONITORING_INTERVAL_SECONDS = 60
+
+# What the PostgreSQL log may hold: who connected and which schema changed, never a password or a
+# card number. PostgreSQL writes CREATE/ALTER ROLE ... PASSWORD in clear with log_statement=ddl (and
+# mod, all), and literal values in slow-statement lines, failed-statement lines and error DETAIL
+# lines; bind parameters unless their logged length is 0. pgaudit's ddl class records schema changes
+# without the ROLE class (role statements carry passwords). Checked by the pack's
+# aurora-logs-keep-secrets-out rule.
+AUDIT_LOG_PARAMETERS: tuple[tuple[str, str], ...] = (
+    ("log_connections", "1"),
+    ("log_disconnections", "1"),
+    ("log_statement", "none"),
+    ("log_min_duration_statement", "-1"),
+    ("log_min_error_statement", "panic"),
+    ("log_error_verbosity", "terse"),
+    ("log_parameter_max_length", "0"),
+    ("log_parameter_max_length_on_error", "0"),
+    ("shared_preload_libraries", "pg_stat_statements,pgaudit"),
+    ("pgaudit.log", "ddl"),
+    ("pgaudit.log_parameter", "0"),
+)
 
 # Applying a change to these would detach a member from the global database, promote it, or try to
 # re-create it with credentials a member cannot have; they are AWS's to change, not ours.
@@ -39,10 +61,9 @@ MEMBERSHIP_ATTRIBUTES = [
 # declared the version would plan its old version back, or race the global upgrade; so the members
 # (clusters and instances) take the version at creation and ignore it afterwards.
 ENGINE_VERSION_FOLLOWS_GLOBAL_CLUSTER = ["engineVersion"]
-PARAMETERS: tuple[aws.rds.ClusterParameterGroupParameterArgsDict, ...] = (
-    {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
-    {"name": "log_connections", "value": "1", "apply_method": "pending-reboot"},
-    {"name": "log_disconnections", "value": "1", "apply_method": "pending-reboot"},
+PARAMETERS: tuple[aws.rds.ClusterParameterGroupParameterArgsDict, ...] = tuple(
+    {"name": name, "value": value, "apply_method": "pending-reboot"}
+    for name, value in (("rds.force_ssl", "1"), *AUDIT_LOG_PARAMETERS)
 )
 
 
@@ -86,6 +107,8 @@ class AuroraMemberArgs:
     log_retention_days: int
     provider: aws.Provider
     depends_on: Sequence[pulumi.Resource] = ()
+    # The region's EnhancedMonitoringRole; None turns enhanced monitoring off.
+    monitoring_role_arn: pulumi.Input[str] | None = None
 
 
 class AuroraMember(pulumi.ComponentResource):
@@ -141,7 +164,7 @@ class AuroraMember(pulumi.ComponentResource):
                 f"{region}-aurora-pg{parameter_group_major(family)}",
                 name=namer.regional(f"aurora-pg{parameter_group_major(family)}", region),
                 family=family,
-                description="Payments Aurora: TLS required, connections logged",
+                description="Payments Aurora: TLS required, connections and schema changes logged, no secrets",
                 parameters=list(PARAMETERS),
                 opts=child,
             )
@@ -211,6 +234,8 @@ class AuroraMember(pulumi.ComponentResource):
                 auto_minor_version_upgrade=False,
                 performance_insights_enabled=True,
                 performance_insights_kms_key_id=args.kms_key_arn,
+                monitoring_interval=MONITORING_INTERVAL_SECONDS if args.monitoring_role_arn is not None else 0,
+                monitoring_role_arn=args.monitoring_role_arn,
                 promotion_tier=index,
                 copy_tags_to_snapshot=True,
                 tags={"Name": namer.regional(f"aurora-{index + 1}", region)},

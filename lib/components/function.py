@@ -161,26 +161,32 @@ def execution_policy(
     }
 
 
-def network_interface_policy() -> dict[str, Any]:
+def network_interface_policy(*, region: str, account_id: str, partition: str) -> dict[str, Any]:
     """What Lambda needs, as the function's execution role, to create and release the function's
-    network interfaces in the VPC (moved verbatim out of ``execution_policy``; issue 12 scopes it).
-    It must not depend on the subnets or the security group: they depend on it (see ExecutionRole).
+    network interfaces in the VPC. The describe calls take no resource-level permissions; the writes are
+    limited to the function's region and account (they touch interfaces, subnets and security groups
+    there). It must not name the subnets or the security group: they depend on it (see ExecutionRole),
+    so that a destroy deletes them while Lambda can still release its interfaces.
     """
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "VpcNetworkInterfaces",
+                "Sid": "DescribeVpcNetworking",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                "Resource": ["*"],
+            },
+            {
+                "Sid": "ManageVpcNetworkInterfaces",
                 "Effect": "Allow",
                 "Action": [
                     "ec2:AssignPrivateIpAddresses",
                     "ec2:CreateNetworkInterface",
                     "ec2:DeleteNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
                     "ec2:UnassignPrivateIpAddresses",
                 ],
-                "Resource": ["*"],
+                "Resource": [f"arn:{partition}:ec2:{region}:{account_id}:*"],
             },
         ],
     }
@@ -198,6 +204,8 @@ class ExecutionRoleArgs:
     region: str
     namer: Namer
     global_provider: aws.Provider
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
     previous_parent: pulumi.Input[str] | None = None
 
 
@@ -231,7 +239,9 @@ class ExecutionRole(pulumi.ComponentResource):
             f"{region}-payment-validator-network",
             name=namer.name("validator-network"),
             role=self.role.id,
-            policy=json.dumps(network_interface_policy()),
+            policy=pulumi.Output.all(args.account_id, args.partition).apply(
+                lambda v: json.dumps(network_interface_policy(region=region, account_id=v[0], partition=v[1]))
+            ),
             opts=iam,
         )
         self.register_outputs({"roleArn": self.role.arn})

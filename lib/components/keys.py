@@ -115,7 +115,7 @@ def fingerprint_key_policy(*, account_id: str, partition: str, mac_role_arns: Se
 def key_policy(*, account_id: str, partition: str, region: str, dns_suffix: str) -> dict[str, Any]:
     """The key policy of one region's key: administration by the account, use only through this
     stack's services, and the service principals that cannot go through IAM (CloudWatch Logs,
-    CloudWatch alarms and EventBridge publishing to encrypted topics).
+    CloudTrail, CloudWatch alarms and EventBridge publishing to encrypted topics).
     """
     account_root = f"arn:{partition}:iam::{account_id}:root"
     return {
@@ -152,6 +152,30 @@ def key_policy(*, account_id: str, partition: str, region: str, dns_suffix: str)
                 "Effect": "Allow",
                 "Principal": {"Service": f"cloudwatch.{dns_suffix}"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+            {
+                # The object-access trail of this region encrypts its log files with this key; the
+                # conditions are the ones CloudTrail's guide documents for a trail's key.
+                "Sid": "CloudTrailEncryptsThisRegionsTrails",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                # CloudTrail encrypts each log file under a data key from GenerateDataKey.
+                "Action": ["kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{partition}:cloudtrail:*:{account_id}:trail/*"
+                    },
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/*"},
+                },
+            },
+            {
+                "Sid": "CloudTrailDescribesKey",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": ["kms:DescribeKey"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             },

@@ -281,7 +281,13 @@ class RegionalWatcher(pulumi.ComponentResource):
                 }
             },
             logging_config={"log_format": "Text", "log_group": log_group.name},
-            tags={"Name": function_name, "CodeSha256": args.code.sha256},
+            tags={
+                "Name": function_name,
+                "CodeSha256": args.code.sha256,
+                # Read by the compliance pack's lambda-in-vpc-multi-az rule.
+                # AWS tag values allow letters, digits, spaces and _ . : / = + - @ only.
+                "OutsideVpc": "by design - public endpoints only - one NAT path failing would make the peer look down",
+            },
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[log_group, policy])),
         )
         schedule = aws.cloudwatch.EventRule(

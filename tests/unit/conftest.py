@@ -1,28 +1,131 @@
-"""Shared fixtures: the stack planned by the same offline engine that ``drctl plan`` uses."""
+"""Shared fixtures: the stack planned by the same offline engine that ``drctl plan`` uses.
+
+Planning a configuration takes seconds, and many tests ask for the same few configurations. A plan
+is therefore computed once per configuration and per source tree, and shared: in memory within a
+process, and on disk (``.pytest_cache/tapstack-plans``) between pytest-xdist workers and between
+runs. The disk key covers everything a plan depends on: the configuration, the suffix, every source
+file of the program, the harness and the function, and the installed Pulumi SDK versions; a change
+to any of them plans afresh. ``make clean-caches`` removes the cache.
+
+Coverage does not depend on the cache: planning runs under its own coverage measurement, whose arcs
+are stored with the plan and added to the run's coverage whenever the plan is reused, so a run that
+reuses a plan reports the lines that planning it executes.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import pickle
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
+import coverage
 import pytest
 
-from drctl.harness import Plan, run_plan
-from lib.config import load_config
+from drctl.harness import REPO_ROOT, Plan, run_plan
+from lib.config import StackConfig, load_config
 
 SUFFIX = "unit"
 # Like the example stack file: the anchor is pinned, as every real stack must be before a failover.
 BASE_CONFIG = {"databaseSecretName": "payments/aurora/master", "anchorRegion": "us-east-1"}
+CACHE_DIR = REPO_ROOT / ".pytest_cache" / "tapstack-plans"
+# What a plan is made of: the program, the offline engine, the function code (hashed into tags).
+PLAN_SOURCES = ("lib", "drctl", "functions/payment_validator")
+PLAN_PACKAGES = ("pulumi", "pulumi_aws", "coverage")
+
+
+@functools.cache
+def source_fingerprint() -> str:
+    """A hash of every file a plan depends on, and of the SDK versions that interpret them."""
+    digest = hashlib.sha256(f"{sys.version_info[:3]}".encode())
+    for package in PLAN_PACKAGES:
+        digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
+    files = sorted(p for root in PLAN_SOURCES for p in (REPO_ROOT / root).rglob("*.py") if "__pycache__" not in p.parts)
+    for path in [*files, Path(__file__)]:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _cached_plan(raw: dict[str, str], suffix: str, stack: str = "unit", config: StackConfig | None = None) -> Plan:
+    key = hashlib.sha256(json.dumps([sorted(raw.items()), suffix, stack, source_fingerprint()]).encode()).hexdigest()[
+        :32
+    ]
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = CACHE_DIR / f"{key}.pickle"
+    # One planner per configuration: another worker asking for it waits for the file.
+    with (CACHE_DIR / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            plan, arcs = pickle.loads(path.read_bytes())
+            _replay(arcs)
+            return plan  # type: ignore[no-any-return]
+        plan, arcs = _measured(
+            lambda: run_plan(config or load_config(raw, {"ENVIRONMENT_SUFFIX": suffix}), raw, stack=stack)
+        )
+        _replay(arcs)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps((plan, arcs)))
+        partial.replace(path)
+        return plan
+
+
+Arcs = dict[str, list[tuple[int, int]]]
+
+
+def _measured(make: Callable[[], Plan]) -> tuple[Plan, Arcs]:
+    """The plan and the arcs (repository-relative file -> arcs) its planning executed."""
+    outer = coverage.Coverage.current()
+    if outer is None:
+        return make(), {}
+    outer.stop()
+    inner = coverage.Coverage(data_file=None, config_file=str(REPO_ROOT / "pyproject.toml"))
+    inner.start()
+    try:
+        plan = make()
+    finally:
+        inner.stop()
+        outer.start()
+    data = inner.get_data()
+    arcs = {
+        str(Path(name).relative_to(REPO_ROOT)): sorted(data.arcs(name) or [])
+        for name in data.measured_files()
+        if Path(name).is_relative_to(REPO_ROOT)
+    }
+    return plan, arcs
+
+
+def _replay(arcs: Arcs) -> None:
+    """Add a planning's arcs to the running coverage measurement (none when coverage is off)."""
+    outer = coverage.Coverage.current()
+    if outer is not None and arcs:
+        outer.get_data().add_arcs({str(REPO_ROOT / name): lines for name, lines in arcs.items()})
 
 
 @functools.cache
 def _plan(items: frozenset[tuple[str, str]], suffix: str) -> Plan:
-    raw = dict(items)
-    return run_plan(load_config(raw, {"ENVIRONMENT_SUFFIX": suffix}), raw, stack="unit")
+    return _cached_plan(dict(items), suffix)
 
 
 def plan_for(raw: dict[str, str] | None = None, suffix: str = SUFFIX) -> Plan:
     """The plan of the stack for this raw config (cached: a plan is immutable)."""
     return _plan(frozenset((BASE_CONFIG | (raw or {})).items()), suffix)
+
+
+def cached_run_plan(config: StackConfig, raw_config: Mapping[str, str], *, stack: str) -> Plan:
+    """``drctl.harness.run_plan`` through the same cache, for the CLI's tests."""
+    return _cached_plan(dict(raw_config), config.environment_suffix, stack, config)
+
+
+@pytest.fixture(autouse=True)
+def fixture_cli_plans_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``drctl plan`` in these tests plans each stack file's configuration once per source tree."""
+    monkeypatch.setattr("drctl.cli.run_plan", cached_run_plan)
 
 
 @pytest.fixture(name="plan")

@@ -136,9 +136,9 @@ def test_cost_every_planned_type_is_priced_or_free(raw: dict[str, str]) -> None:
 
 
 def test_cost_unknown_type_is_listed_with_what_to_add() -> None:
-    result = priced(res("aws:cloudtrail/trail:Trail", "trail", PRIMARY, {"name": "t"}))
+    result = priced(res("aws:appmesh/mesh:Mesh", "mesh", PRIMARY, {"name": "t"}))
     (unpriced,) = result.unpriced
-    assert unpriced.resource == "trail"
+    assert unpriced.resource == "mesh"
     assert "PRICERS in drctl/cost_rules.py" in unpriced.reason
     assert "FREE_TYPES in drctl/cost_rules.py" in unpriced.reason
     assert "drctl/prices.toml" in unpriced.reason
@@ -237,7 +237,7 @@ def test_cost_aurora_serverless_instance_at_assumed_load_and_minimum() -> None:
     assert usd(busy, "Serverless v2") == pytest.approx(2.5 * 730 * 0.12)
 
 
-def test_cost_aurora_provisioned_class_and_enhanced_monitoring_are_listed_not_priced() -> None:
+def test_cost_aurora_provisioned_class_is_listed_not_priced_and_enhanced_monitoring_is_priced() -> None:
     provisioned = res("aws:rds/clusterInstance:ClusterInstance", "big", PRIMARY, {"instanceClass": "db.r6g.large"})
     monitored = res(
         "aws:rds/clusterInstance:ClusterInstance",
@@ -248,7 +248,9 @@ def test_cost_aurora_provisioned_class_and_enhanced_monitoring_are_listed_not_pr
     result = priced(provisioned, monitored)
     reasons = {u.resource: u.reason for u in result.unpriced}
     assert "provisioned instance class db.r6g.large" in reasons["big"]
-    assert "enhanced monitoring every 60 s" in reasons["watched"]
+    assert "watched" not in reasons
+    # 730 h x 60 samples an hour x 10 KB = 0.438 GB at $0.50 per GB ingested.
+    assert usd(result, "enhanced monitoring every 60 s") == pytest.approx(730 * 60 * 10_000 / 1e9 * 0.50)
 
 
 def test_cost_dynamodb_global_table_on_demand_with_replicated_writes() -> None:
@@ -514,6 +516,13 @@ def test_cost_sns_topic_publishes_and_email() -> None:
     result = priced(topic, email)
     assert usd(result, "publishes") == pytest.approx(100 * 0.50 / 1e6)
     assert usd(result, "e-mail deliveries to 1") == pytest.approx(100 * 2.00 / 100_000)
+
+
+def test_cost_object_trail_prices_the_buckets_data_events() -> None:
+    trail = res("aws:cloudtrail/trail:Trail", "trail", PRIMARY, {"name": "payments-trail-use1-unit"})
+    result = priced(trail, load=Load(payments_per_month=100_000))
+    # 2 data events a payment plus the watcher's 129,600 heartbeat events, at $0.10 per 100,000.
+    assert usd(result, "S3 data events") == pytest.approx((2 * 100_000 + 129_600) * 0.10 / 100_000)
 
 
 def test_cost_event_rule_on_service_events_is_free() -> None:

@@ -107,7 +107,10 @@ def test_function_role_is_least_privilege_on_its_region(plan: Plan, region: str)
     actions = [a for s in statements.values() for a in s["Action"]]
     assert not [a for a in actions if "*" in a], "wildcard action"
     unscoped = {sid for sid, s in statements.items() if "*" in s["Resource"]}
-    assert unscoped == {"Tracing", "VpcNetworkInterfaces"}, "only services without resource-level permissions"
+    assert unscoped == {"Tracing", "DescribeVpcNetworking"}, "only actions without resource-level permissions"
+    assert statements["ManageVpcNetworkInterfaces"]["Resource"] == [f"arn:aws:ec2:{region}:444455556666:*"], (
+        "network-interface writes stay in the function's region and account"
+    )
     assert statements["RecordTransactions"]["Resource"] == [
         f"arn:aws:dynamodb:{region}:444455556666:table/payments-transactions-unit"
     ]

@@ -257,7 +257,8 @@ def test_lifecycle_bucket_tag_change_leaves_replication_exactly_as_it_was() -> N
     """
     swap = diff({}, SWAPPED)
     buckets = swap.for_type(BUCKET)
-    assert len(buckets) == 4
+    # The audit and receipts buckets of both regions, and the object trails' log buckets.
+    assert len(buckets) == len(plan_for().of_type(BUCKET)) >= 4
     for change in buckets:
         assert change.action is Action.UPDATE
         assert [c.key for c in change.inputs] == ["tagsAll.DR-Role"], change.inputs

@@ -112,7 +112,7 @@ def test_network_flow_logs_go_to_a_kms_encrypted_group_of_the_region(plan: Plan,
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["logDestination"] == f"arn:aws:logs:{region}:444455556666:log-group:{group.inputs['name']}"
     assert group.inputs["kmsKeyId"].startswith(f"arn:aws:kms:{region}:"), group.inputs["kmsKeyId"]
-    assert group.inputs["retentionInDays"] == 90
+    assert group.inputs["retentionInDays"] == 365
 
 
 @pytest.mark.parametrize("region", REGIONS)

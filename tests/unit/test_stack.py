@@ -9,24 +9,9 @@ import pytest
 
 from drctl.harness import GLOBAL, Plan
 from lib.regions import KNOWN_REGIONS
+from policy.rules.spec import carries_suffix, physical_names
 from tests.unit.conftest import SUFFIX, plan_for
 
-# The spec's list of properties that hold a physical name.
-NAME_PROPERTIES = (
-    "name",
-    "bucket",
-    "bucketName",
-    "functionName",
-    "tableName",
-    "roleName",
-    "queueName",
-    "topicName",
-    "streamName",
-    "clusterName",
-    "clusterIdentifier",
-    "dbInstanceIdentifier",
-    "identifier",
-)
 LIB = Path(__file__).resolve().parents[2] / "lib"
 
 
@@ -80,13 +65,12 @@ def test_stack_project_tags_from_config_reach_every_resource() -> None:
 
 
 def test_stack_every_physical_name_carries_the_suffix(plan: Plan) -> None:
+    # One definition of "physical name" for the pack and this test: policy.rules.spec.
     checked = 0
     for resource in aws_resources(plan):
-        for key in NAME_PROPERTIES:
-            value = resource.inputs.get(key)
-            if isinstance(value, str):
-                checked += 1
-                assert SUFFIX in value, f"{resource.type} {resource.name}: {key}={value!r} lacks the suffix"
+        for key, value in physical_names(resource.type, resource.inputs):
+            checked += 1
+            assert carries_suffix(resource.type, value, SUFFIX), f"{resource.type} {resource.name}: {key}={value!r}"
         name_tag = (resource.effective_tags or {}).get("Name")
         if name_tag is not None:
             assert name_tag.endswith(f"-{SUFFIX}"), f"{resource.name}: Name tag {name_tag!r}"
