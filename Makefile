@@ -7,7 +7,7 @@ PLAN_JSON ?= plan.json
 # pytest workers (pytest-xdist): one per core of the CI machine.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install plan diagram lint typecheck pylint unit test bench clean clean-caches
+.PHONY: install plan diagram drill-example lint typecheck pylint unit test bench clean clean-caches
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ unit: install
 #   cold: make clean-caches && time make test        warm: time make test
 test: install
 	@$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck pylint unit
+
+# Not a test: the evidence of drills against the test fixtures (docs/drill-evidence-example.md).
+drill-example: install
+	PYTHONPATH=.:functions $(BIN)/python scripts/drill_example.py
 
 # Not a test: figures for humans (cold import time, requests/s against in-process moto).
 bench: install

@@ -28,12 +28,20 @@ def reachable_first(ctx: OperationContext, region: str) -> list[str]:
 
 
 def set_control(
-    ctx: OperationContext, run: Run, *, region: str, drained: bool, fenced: bool, reason: str, prefer: list[str]
+    ctx: OperationContext,
+    run: Run,
+    *,
+    region: str,
+    drained: bool,
+    fenced: bool,
+    reason: str,
+    prefer: list[str],
+    step_name: str = "write_control_item",
 ) -> str:
     """Step ``write_control_item``: write ``region``'s flags through the first region of ``prefer`` that
     answers; already done if that replica holds them. Returns the region written through.
     """
-    with run.step("write_control_item") as step:
+    with run.step(step_name) as step:
         errors = []
         for via in prefer:
             try:

@@ -54,6 +54,9 @@ class RegionResources:
     https_health_check_id: str
     dashboard_name: str
     api_domain_target: str | None
+    vpc_id: str = ""
+    private_subnet_ids: tuple[str, ...] = ()
+    drill_templates: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def health_url(self) -> str:
@@ -77,6 +80,8 @@ class StackOutputs:
     failover_budget_seconds: int | None
     lag_threshold_ms: int
     source: str
+    drill_target: bool = False
+    api_url: str | None = None
 
     def region(self, name: str) -> RegionResources:
         """The region called ``name``; ``OutputsError`` naming the stack's regions if it is not one."""
@@ -102,6 +107,18 @@ class StackOutputs:
 
 
 DEFAULT_LAG_THRESHOLD_MS = 1000
+# The drill templates' outputs (<role>Drill<Key>TemplateId) by experiment name.
+DRILL_TEMPLATE_KEYS = {"dynamodb-pause": "DynamodbPause", "s3-pause": "S3Pause", "cut-connectivity": "CutConnectivity"}
+
+
+def _json_list(value: Any) -> list[str]:
+    if not isinstance(value, str) or not value.startswith("["):
+        return []
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return []
+    return [str(v) for v in parsed] if isinstance(parsed, list) else []
 
 
 def parse_outputs(data: Mapping[str, Any], source: str = "outputs") -> StackOutputs:
@@ -135,6 +152,13 @@ def parse_outputs(data: Mapping[str, Any], source: str = "outputs") -> StackOutp
             https_health_check_id=str(data.get(f"{role}HttpsHealthCheckId") or ""),
             dashboard_name=str(data.get(f"{role}DashboardName") or ""),
             api_domain_target=data.get(f"{role}ApiDomainTarget") or None,
+            vpc_id=str(data.get(f"{role}VpcId") or ""),
+            private_subnet_ids=tuple(_json_list(data.get(f"{role}PrivateSubnetIds"))),
+            drill_templates={
+                experiment: str(data[f"{role}Drill{key}TemplateId"])
+                for experiment, key in DRILL_TEMPLATE_KEYS.items()
+                if data.get(f"{role}Drill{key}TemplateId")
+            },
         )
     if len(regions) != 2:
         raise OutputsError(f"{source}: primaryRegion and secondaryRegion name the same region")
@@ -153,6 +177,8 @@ def parse_outputs(data: Mapping[str, Any], source: str = "outputs") -> StackOutp
         if isinstance(threshold, str) and threshold.isdigit()
         else DEFAULT_LAG_THRESHOLD_MS,
         source=source,
+        drill_target=data.get("drillTarget") == "true",
+        api_url=data.get("apiUrl") or None,
     )
 
 

@@ -85,6 +85,28 @@ def authorizations(
         # A list action: authorised against every alarm of the region.
         alarm = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
         return [Authorization(action="cloudwatch:DescribeAlarms", resource=alarm, context=context)]
+    if key == ("dynamodb", "GetResourcePolicy"):
+        return [
+            Authorization(action="dynamodb:GetResourcePolicy", resource=str(params["ResourceArn"]), context=context)
+        ]
+    if key == ("fis", "StartExperiment"):
+        template = f"arn:{partition}:fis:{region}:{account}:experiment-template/{params['experimentTemplateId']}"
+        return [
+            Authorization(action="fis:StartExperiment", resource=template, context=context),
+            Authorization(
+                action="fis:StartExperiment",
+                resource=f"arn:{partition}:fis:{region}:{account}:experiment/new",
+                context=context,
+            ),
+        ]
+    if key in (("fis", "GetExperiment"), ("fis", "StopExperiment")):
+        experiment = f"arn:{partition}:fis:{region}:{account}:experiment/{params['id']}"
+        return [Authorization(action=f"fis:{call.operation}", resource=experiment, context=context)]
+    if key == ("s3", "GetBucketReplication"):
+        bucket = f"arn:{partition}:s3:::{params['Bucket']}"
+        return [Authorization(action="s3:GetReplicationConfiguration", resource=bucket, context=context)]
+    if key == ("ec2", "DescribeRouteTables"):
+        return [Authorization(action="ec2:DescribeRouteTables", resource="*", context=context)]
     if key[0] == "dynamodb":
         table = f"arn:{partition}:dynamodb:{region}:{account}:table/{params['TableName']}"
         item_context = context

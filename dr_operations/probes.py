@@ -13,6 +13,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any, Protocol
 
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -146,3 +147,49 @@ class SystemResolver:
         except dns.exception.DNSException as error:
             raise OSError(f"DNS: {error}") from error
         raise OSError(f"no name server of {zone} answered")
+
+
+def drill_payment_body(run_id: str, today_year: int) -> dict[str, object]:
+    """A small, clearly labelled payment for drills (a test card; approved under the default rules)."""
+    return {
+        "amount": 100,
+        "currency": "USD",
+        "merchant_id": "dr-drill",
+        "card_number": "4111111111111111",
+        "card_expiry": f"12/{(today_year + 2) % 100:02d}",
+        "description": f"DR drill {run_id}",
+    }
+
+
+def sigv4_poster(
+    credentials: object, body: dict[str, object], timeout: float = PROBE_TIMEOUT_SECONDS
+) -> Callable[[str, str, str], tuple[int, dict[str, Any]]]:
+    """A payment sender for drills: ``POST url`` with ``body``, signed (SigV4, service execute-api) for the
+    region given, with the idempotency key given. Returns ``(HTTP status, decoded body)``.
+    """
+    from botocore.auth import SigV4Auth  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+    from botocore.awsrequest import AWSRequest  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    def send(url: str, region: str, key: str) -> tuple[int, dict[str, Any]]:
+        if not url.startswith("https://"):
+            raise OSError(f"refusing to send a payment to a non-HTTPS URL: {url}")
+        data = json.dumps(body).encode()
+        request = AWSRequest(
+            method="POST", url=url, data=data, headers={"Content-Type": "application/json", "Idempotency-Key": key}
+        )
+        SigV4Auth(credentials, "execute-api", region).add_auth(request)
+        prepared = urllib.request.Request(url, data=data, headers=dict(request.headers.items()), method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(prepared, timeout=timeout) as answer:  # noqa: S310  # nosec: https checked
+                status, raw = int(answer.status), bytes(answer.read(65536))
+        except urllib.error.HTTPError as error:
+            status, raw = int(error.code), bytes(error.read(65536))
+        except OSError as error:
+            return 0, {"error": str(error)}
+        try:
+            decoded = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            decoded = {"raw": raw[:200].decode("utf-8", "replace")}
+        return status, decoded if isinstance(decoded, dict) else {"body": decoded}
+
+    return send

@@ -253,6 +253,18 @@ def failover(
             reason=f"failover to {target} (run {ctx.run_id}): its database no longer writes here",
             prefer=[target],
         )
+        # The survivor must take payments: a fence or drain left on it (a steady-state posture that keeps the
+        # secondary fenced, or an earlier drill) is lifted, through the survivor itself.
+        set_control(
+            ctx,
+            run,
+            region=target,
+            drained=False,
+            fenced=False,
+            reason=f"failover to {target} (run {ctx.run_id}): it writes now",
+            prefer=[target],
+            step_name="serve_in_target",
+        )
         with run.step("request_failover") as step:
             request_writer_move(ctx, step, database, target, allow_data_loss=True)
         _finish_move(ctx, run, database, target, via=via, wait_rejoin=None, timeout_seconds=timeout_seconds)

@@ -787,6 +787,8 @@ FREE_TYPES: dict[str, str] = {
     "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": _PEERING_FREE,
     "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions": _PEERING_FREE,
     "aws:dynamodb/tag:Tag": "tags on a table replica: DynamoDB charges nothing for tagging",
+    "aws:fis/experimentTemplate:ExperimentTemplate": "FIS bills action-minutes only while a drill's experiment "
+    "runs (USD 0.10 per action-minute, AWS FIS pricing page); a template costs nothing",
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "a resource policy letting a service deliver logs: "
     "no charge (the logs are priced at their log group)",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "WAF's logging setting: no charge of its "

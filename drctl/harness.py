@@ -575,7 +575,14 @@ def _dashboard(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]
     return {"id": name, "dashboardArn": f"arn:{MOCK_PARTITION}:cloudwatch::{MOCK_ACCOUNT_ID}:dashboard/{name}"}
 
 
+def _fis_template(seed: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    del inputs
+    template_id = "EXT" + _hex(seed, 13).upper()
+    return {"id": template_id, "arn": _arn("fis", region, f"experiment-template/{template_id}")}
+
+
 _COMPUTED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:fis/experimentTemplate:ExperimentTemplate": _fis_template,
     "aws:sns/topic:Topic": _sns_topic,
     "aws:sns/topicPolicy:TopicPolicy": _plain_id,
     "aws:sns/topicSubscription:TopicSubscription": _plain_id,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
+import os
 import shlex
 import sys
 import time
@@ -20,9 +22,18 @@ from dr_operations.audit import write_audit
 from dr_operations.aws import Aws, ClientFactory, session_factory
 from dr_operations.context import OperationContext
 from dr_operations.drain import drain, undrain
-from dr_operations.operation import SUCCEEDED, OperationReport, Run, execute
+from dr_operations.drill import SCENARIOS, DrillRefusedError, PaymentSender, run_drill, write_evidence
+from dr_operations.drill import markdown as drill_markdown
+from dr_operations.operation import SUCCEEDED, OperationReport, Run, SafeStopError, execute
 from dr_operations.outputs import DEFAULT_OUTPUTS_FILE, OutputsError, StackOutputs, load_outputs
-from dr_operations.probes import HttpGetter, Resolver, SystemResolver, urllib_get
+from dr_operations.probes import (
+    HttpGetter,
+    Resolver,
+    SystemResolver,
+    drill_payment_body,
+    sigv4_poster,
+    urllib_get,
+)
 from dr_operations.recovery import (
     DEFAULT_TIMEOUT_SECONDS,
     failback,
@@ -37,10 +48,22 @@ from drctl.render import console, progress_printer, render_report, render_status
 
 EXIT_OK, EXIT_STOPPED, EXIT_USAGE = 0, 1, 2
 DEFAULT_AUDIT_DIR = Path(".drctl") / "audit"
+DEFAULT_EVIDENCE_DIR = Path(".drctl") / "drills"
 
 
 class UsageError(Exception):
     """A bad argument or outputs file: exit 2 with this message."""
+
+
+def _sigv4_sender(profile: str | None, run_id: str) -> PaymentSender | None:
+    import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        return None
+    body = drill_payment_body(run_id, datetime.datetime.now(datetime.UTC).year)
+    return sigv4_poster(credentials.get_frozen_credentials(), body)
 
 
 @dataclasses.dataclass
@@ -53,6 +76,7 @@ class Wiring:
     read_line: Callable[[str], str] = input
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
+    payment_sender: Callable[[str | None, str], PaymentSender | None] = _sigv4_sender
 
 
 WIRING = Wiring()
@@ -134,6 +158,27 @@ def register(commands: Any) -> None:
     automation.add_argument("region", metavar="REGION", help="the region whose watcher would fail over to itself")
     automation.add_argument("--reason", default="", help="why (kept in the latch and the audit record)")
 
+    drill = commands.add_parser(
+        "drill",
+        help="exercise recovery on a drill-target stack, measured, with an evidence report (see README, Drills)",
+    )
+    _common(drill, mutating=False)
+    drill.add_argument("scenario", choices=SCENARIOS)
+    drill.add_argument("--region", metavar="REGION", help="the region to exercise (default: per scenario)")
+    drill.add_argument(
+        "--fault-seconds", type=float, default=120.0, metavar="SECONDS", help="how long a fault lasts (default: 120)"
+    )
+    drill.add_argument(
+        "--config", type=Path, metavar="FILE", help="the stack file: the switchover drill previews drctl reconcile"
+    )
+    drill.add_argument(
+        "--evidence-dir",
+        type=Path,
+        default=DEFAULT_EVIDENCE_DIR,
+        metavar="DIR",
+        help="local evidence (default: .drctl/drills)",
+    )
+
     preserve = commands.add_parser(
         "preserve-lost-writes", help="copy Aurora's unplanned-failover snapshot of REGION to a manual snapshot"
     )
@@ -141,7 +186,17 @@ def register(commands: Any) -> None:
     preserve.add_argument("--region", required=True, metavar="REGION", help="the region of the old writer")
 
 
-COMMANDS = ("status", "switchover", "failover", "failback", "drain", "undrain", "automation", "preserve-lost-writes")
+COMMANDS = (
+    "status",
+    "switchover",
+    "failover",
+    "failback",
+    "drain",
+    "undrain",
+    "automation",
+    "drill",
+    "preserve-lost-writes",
+)
 
 
 def _context(args: argparse.Namespace, outputs: StackOutputs, err: Any) -> OperationContext:
@@ -173,6 +228,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         outputs = load_outputs(args.outputs)
         ctx = _context(args, outputs, err)
         ctx.command_line = shlex.join(["drctl", *argv])
+        if args.command == "drill":
+            return _drill(args, ctx, out)
         if args.command == "status":
             status = read_status(ctx, use_route53=not args.no_route53)
             if args.json:
@@ -195,6 +252,48 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     for problem in audit.errors:
         print(f"drctl {args.command}: warning: {problem}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_STOPPED
+
+
+def _drill(args: argparse.Namespace, ctx: OperationContext, out: Any) -> int:
+    if args.region is not None:
+        _region(ctx.outputs, args.region, "--region")
+    preview = _reconcile_preview(args.config) if args.config is not None else None
+    try:
+        report = run_drill(
+            ctx,
+            args.scenario,
+            region=args.region,
+            fault_seconds=args.fault_seconds,
+            send_payment=WIRING.payment_sender(args.profile, ctx.run_id),
+            reconcile_preview=preview,
+        )
+    except DrillRefusedError as error:
+        print(f"drctl drill: refused: {error}", file=sys.stderr)
+        return EXIT_STOPPED
+    evidence = write_evidence(ctx, report, local_dir=args.evidence_dir)
+    if args.json:
+        print(to_json(report.to_json()))
+    else:
+        out.print(drill_markdown(report), markup=False, highlight=False)
+        out.print("evidence: " + ", ".join(evidence))
+    return EXIT_OK if report.outcome == "succeeded" else EXIT_STOPPED
+
+
+def _reconcile_preview(config: Path) -> Callable[[], str]:
+    def preview() -> str:
+        # pylint: disable-next=import-outside-toplevel
+        from drctl.reconcile import ReconcileError, reconcile  # noqa: PLC0415  # the Pulumi engine: only when asked
+
+        try:
+            result = reconcile(config, env=os.environ, dry_run=True)
+        except ReconcileError as error:
+            raise SafeStopError(f"reconcile preview: {error}") from error
+        if result.diff is None:
+            return "nothing to reconcile"
+        verdict = "safe" if result.diff.is_safe else "UNSAFE"
+        return f"reconcile would be {verdict}: {result.diff.counts()} (dry run; {config} unchanged)"
+
+    return preview
 
 
 def _mutating(args: argparse.Namespace, ctx: OperationContext, outputs: StackOutputs, err: Any) -> OperationReport:

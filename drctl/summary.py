@@ -154,6 +154,13 @@ def _failover_facts(plan: Plan) -> Iterator[str]:
             config.automation.after_minutes if config.automation.aurora_auto_failover else None
         ),
     )
+    drill = config.drill
+    yield (
+        "drill target: YES (drctl drill may run; FIS templates in both regions, faults capped at "
+        f"{drill.max_fault_minutes} min)"
+        if drill.target
+        else "drill target: no (drillTarget: false; drctl drill refuses this stack)"
+    )
     automation = config.automation
     yield (
         f"automatic database failover: ON, after {automation.after_minutes} min of a failed writer region, "

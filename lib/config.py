@@ -214,6 +214,16 @@ class AutomationConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DrillConfig:
+    """Whether this stack may be drilled (fault-injection templates exist, drctl drill runs), and how long a
+    fault may last at most.
+    """
+
+    target: bool
+    max_fault_minutes: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything the stack needs from its configuration, validated."""
 
@@ -233,6 +243,7 @@ class StackConfig:
     monitoring: MonitoringConfig
     alert_emails: tuple[str, ...]
     automation: AutomationConfig
+    drill: DrillConfig
 
     @property
     def regions(self) -> tuple[RegionConfig, RegionConfig]:
@@ -393,6 +404,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
     monitoring = _read_monitoring(reader)
     emails = _read_emails(reader)
     automation = _read_automation(reader)
+    drill = _read_drill(reader)
     _reject_unknown_keys(reader)
 
     if reader.problems:
@@ -426,6 +438,7 @@ def load_config(raw: Mapping[str, str], env: Mapping[str, str]) -> StackConfig:
         monitoring=monitoring,
         alert_emails=emails,
         automation=automation,
+        drill=drill,
     )
 
 
@@ -842,6 +855,22 @@ def _read_automation(reader: _Reader) -> AutomationConfig:
             "autoFailoverAfterMinutes",
             5,
             lambda n: None if 2 <= n <= 60 else f"must be 2 to 60 minutes (one probe a minute; two at least), got {n}",
+        ),
+    )
+
+
+def _read_drill(reader: _Reader) -> DrillConfig:
+    # Off by default: a drill pauses replication and cuts routes; only a stack marked as a target is drilled.
+    # The cap keeps any paused DynamoDB replica far from the ~20 hours after which AWS turns it into a
+    # single-region table for good.
+    return DrillConfig(
+        target=reader.boolean("drillTarget", default=False),
+        max_fault_minutes=reader.integer(
+            "drillMaxFaultMinutes",
+            30,
+            lambda n: (
+                None if 1 <= n <= 120 else f"must be 1 to 120 minutes (far below DynamoDB's ~20 h limit), got {n}"
+            ),
         ),
     )
 

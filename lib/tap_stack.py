@@ -23,6 +23,7 @@ from lib.components.audit_trail import ObjectAccessTrail, ObjectAccessTrailArgs
 from lib.components.database import ENGINE, POSTGRES_PORT, AuroraMember, AuroraMemberArgs, master_password_from
 from lib.components.database_monitoring import EnhancedMonitoringRole, EnhancedMonitoringRoleArgs
 from lib.components.dns import FailoverRouting, FailoverRoutingArgs, RegionEndpoint
+from lib.components.drills import DrillTemplates, DrillTemplatesArgs
 from lib.components.function import (
     ExecutionRole,
     ExecutionRoleArgs,
@@ -110,6 +111,7 @@ class TapStack(pulumi.ComponentResource):
     monitoring: dict[str, RegionalMonitoring]
     access: DrAccess
     watchers: dict[str, RegionalWatcher]
+    drills: dict[str, DrillTemplates]
     flat_outputs: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: TapStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -626,6 +628,8 @@ class TapStack(pulumi.ComponentResource):
                 "this stack's regions: no health-check alarms are created (the dashboards still show the checks)",
                 resource=self,
             )
+        # Before the roles: the operator may start exactly these templates.
+        self._drills(config, namer, account_id, partition)
         self.access = DrAccess(
             "dr-access",
             DrAccessArgs(
@@ -662,6 +666,14 @@ class TapStack(pulumi.ComponentResource):
             key_arns=pulumi.Output.all(*(self.keys[r].key_arn for r in regions)),
             function_arns=pulumi.Output.all(*(self.functions[r].function_arn for r in regions)),
             dashboard_names=pulumi.Output.all(*(self.monitoring[r].dashboard_name for r in regions)),
+            invoke_arns=pulumi.Output.all(*(self.apis[r].payments_invoke_arn for r in regions)),
+            template_ids=pulumi.Output.all(
+                *(
+                    pulumi.Output.concat(r, "/", template_id)
+                    for r in regions
+                    for template_id in (self.drills[r].template_ids.values() if r in self.drills else [])
+                )
+            ),
         )
         domain = config.domain.name if config.domain is not None else None
         return values.apply(
@@ -683,6 +695,15 @@ class TapStack(pulumi.ComponentResource):
                 function_arns=tuple(sorted(v["function_arns"])),
                 dashboard_names=tuple(sorted(v["dashboard_names"])),
                 suffix=namer.suffix,
+                # drctl drill starts exactly this stack's templates (their ids are FIS's).
+                drill_template_arns=tuple(
+                    sorted(
+                        f"arn:{v['partition']}:fis:{entry.split('/')[0]}:{v['account_id']}:experiment-template/"
+                        f"{entry.split('/')[1]}"
+                        for entry in v["template_ids"]
+                    )
+                ),
+                payments_invoke_arns=tuple(sorted(v["invoke_arns"])) if config.drill.target else (),
             )
         )
 
@@ -760,6 +781,40 @@ class TapStack(pulumi.ComponentResource):
             "true" if config.automation.aurora_auto_failover else "false"
         )
 
+    def _drills(
+        self, config: StackConfig, namer: Namer, account_id: pulumi.Output[str], partition: pulumi.Output[str]
+    ) -> None:
+        self.drills = {}
+        if not config.drill.target:
+            return
+        anchor = config.anchor.region
+        for region_config in config.regions:
+            region = region_config.region
+            network = self.networks[region]
+            alarms = self.monitoring[region].alarm_arns
+            self.drills[region] = DrillTemplates(
+                f"drills-{region}",
+                DrillTemplatesArgs(
+                    region=region,
+                    peer=self._partner_of(config, region),
+                    namer=namer,
+                    max_fault_minutes=config.drill.max_fault_minutes,
+                    environment=config.environment_suffix,
+                    account_id=account_id,
+                    partition=partition,
+                    table_arn=self.table.arn if region == anchor else self.table.replica_arn,
+                    bucket_arns=[self.buckets[(purpose, region)].bucket_arn for purpose in BUCKET_PURPOSES],
+                    vpc_id=network.vpc_id,
+                    subnet_ids=network.private_subnet_ids,
+                    stop_alarm_arns=[alarms["api-5xx"], alarms["function-errors"]],
+                    kms_key_arn=self.keys[region].key_arn,
+                    log_retention_days=config.log_retention_days,
+                    provider=self.providers[region],
+                    global_provider=self.global_provider,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
     @classmethod
     def _watcher_scope(cls, config: StackConfig, region: str, peer: str, v: dict[str, Any]) -> dict[str, Any]:
         regions = [r.region for r in config.regions]
@@ -821,6 +876,12 @@ class TapStack(pulumi.ComponentResource):
         # drctl's switchover preflight holds the RPO lag to the alarms' threshold.
         outputs["auroraLagThresholdMs"] = pulumi.Output.from_input(str(config.monitoring.aurora_lag_threshold_ms))
         outputs["drOperatorRoleArn"] = self.access.operator_role_arn
+        outputs["drillTarget"] = pulumi.Output.from_input("true" if config.drill.target else "false")
+        for region_config in config.regions:
+            drills = self.drills.get(region_config.region)
+            for experiment, template_id in drills.template_ids.items() if drills is not None else ():
+                label = "".join(part.capitalize() for part in experiment.split("-"))
+                outputs[f"{region_config.role.value}Drill{label}TemplateId"] = template_id
         outputs["drAuditorRoleArn"] = self.access.auditor_role_arn
         if config.domain is not None and self.hosted_zone_id is not None:
             outputs["apiDomainName"] = pulumi.Output.from_input(config.domain.name)

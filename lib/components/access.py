@@ -44,6 +44,9 @@ class DrScope:
     suffix: str
     audit_bucket_arns: tuple[str, ...] = ()
     cluster_ids: tuple[tuple[str, str], ...] = ()
+    # Drill targets only: the FIS templates drctl drill starts, and the payments route it signs a payment for.
+    drill_template_arns: tuple[str, ...] = ()
+    payments_invoke_arns: tuple[str, ...] = ()
 
     def health_check_arns(self) -> list[str]:
         """Route 53 health check ARNs (global: no region, no account)."""
@@ -154,7 +157,13 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
             "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
             "Resource": list(scope.table_arns),
             "Condition": {
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CONTROL#*", "AUTOMATION#*"]},
+                "ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [
+                        "CONTROL#*",
+                        "AUTOMATION#*",
+                        *(["DRILL#*"] if scope.drill_template_arns else []),
+                    ]
+                },
                 # ForAllValues holds for a request without the key at all: require it.
                 "Null": {"dynamodb:LeadingKeys": "false"},
             },
@@ -228,7 +237,69 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
             "Resource": scope.alarm_arns(),
         },
     ]
+    if scope.drill_template_arns:
+        statements += drill_statements(scope)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def drill_statements(scope: DrScope) -> list[dict[str, Any]]:
+    """What ``drctl drill`` adds, on drill-target stacks only: start, watch and stop this stack's FIS
+    experiments; write and read its markers; check that a fault left nothing behind; sign one small payment.
+    """
+    experiments = [f"arn:{scope.partition}:fis:{r}:{scope.account_id}:experiment/*" for r in scope.regions]
+    return [
+        {
+            "Sid": "RunThisStacksExperiments",
+            "Effect": "Allow",
+            "Action": ["fis:StartExperiment"],
+            "Resource": [*scope.drill_template_arns, *experiments],
+        },
+        {
+            "Sid": "WatchAndStopExperiments",
+            "Effect": "Allow",
+            "Action": ["fis:GetExperiment", "fis:StopExperiment"],
+            "Resource": experiments,
+        },
+        {
+            "Sid": "CheckWhatAFaultLeaves",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetResourcePolicy"],
+            "Resource": list(scope.table_arns),
+        },
+        {
+            "Sid": "CheckReplicationRules",
+            "Effect": "Allow",
+            "Action": ["s3:GetReplicationConfiguration"],
+            "Resource": list(scope.bucket_arns),
+        },
+        {
+            "Sid": "ReadDrillMarkers",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{arn}/drctl/drills/*" for arn in scope.audit_bucket_arns],
+        },
+        {
+            "Sid": "DecryptDrillMarkers",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": list(scope.key_arns),
+            "Condition": _via(scope, "s3"),
+        },
+        {
+            # DescribeRouteTables takes no resource ARN.
+            "Sid": "CheckRouteTables",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeRouteTables"],
+            "Resource": "*",
+            "Condition": scope.in_regions(),
+        },
+        {
+            "Sid": "SignOneDrillPayment",
+            "Effect": "Allow",
+            "Action": ["execute-api:Invoke"],
+            "Resource": list(scope.payments_invoke_arns),
+        },
+    ]
 
 
 def auditor_policy(scope: DrScope) -> dict[str, Any]:

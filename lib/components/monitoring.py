@@ -421,13 +421,19 @@ class RegionalMonitoring(pulumi.ComponentResource):
     """The region's alarms and its dashboard (replication health first)."""
 
     alarm_names: list[pulumi.Output[str]]
+    alarm_arns: dict[str, pulumi.Output[str]]
     dashboard_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegionalMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tapstack:monitoring:RegionalMonitoring", name, None, opts)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        self.alarm_names = [self._alarm(spec) for spec in alarm_specs(args)]
+        alarms = {
+            (f"{spec.base}-{spec.suffix}" if spec.suffix else spec.base): self._alarm(spec)
+            for spec in alarm_specs(args)
+        }
+        self.alarm_names = [alarm.name for alarm in alarms.values()]
+        self.alarm_arns = {key: alarm.arn for key, alarm in alarms.items()}
         dashboard = aws.cloudwatch.Dashboard(
             f"{args.region}-dashboard",
             dashboard_name=args.namer.regional("dr", args.region),
@@ -437,10 +443,10 @@ class RegionalMonitoring(pulumi.ComponentResource):
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboardName": self.dashboard_name})
 
-    def _alarm(self, spec: AlarmSpec) -> pulumi.Output[str]:
+    def _alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
         args = self._args
         key = f"{spec.base}-{spec.suffix}" if spec.suffix else spec.base
-        alarm = aws.cloudwatch.MetricAlarm(
+        return aws.cloudwatch.MetricAlarm(
             f"{args.region}-{key}",
             name=args.namer.regional(key, args.region),
             alarm_description=ALARM_ACTIONS[spec.base],
@@ -460,7 +466,6 @@ class RegionalMonitoring(pulumi.ComponentResource):
             ok_actions=[args.topic_arn],
             opts=self._child,
         )
-        return alarm.name
 
     def _dashboard(self) -> pulumi.Output[str]:
         args = self._args

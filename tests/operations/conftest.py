@@ -14,14 +14,24 @@ from tests.unit.conftest import plan_for
 DOMAIN_CONFIG = {"domainName": "pay.payments.example.net", "hostedZoneName": "payments.example.net"}
 
 
-def stack_outputs() -> dict[str, str]:
-    """The flat outputs of the planned stack (the same file the pipeline writes)."""
-    return dict(plan_for(DOMAIN_CONFIG).outputs)
+def stack_outputs(*, drill: bool = False) -> dict[str, str]:
+    """The flat outputs of the planned stack (the same file the pipeline writes); ``drill``: a drill target."""
+    return dict(plan_for(DOMAIN_CONFIG | ({"drillTarget": "true"} if drill else {})).outputs)
+
+
+@pytest.fixture(name="drill_world")
+def fixture_drill_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The healthy world of a stack marked as a drill target (FIS templates in its outputs)."""
+    yield from _world(monkeypatch, drill=True)
 
 
 @pytest.fixture(name="world")
 def fixture_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """Healthy: us-east-1 writes, us-east-2 is a connected secondary 120 ms behind, both /health 200."""
+    yield from _world(monkeypatch, drill=False)
+
+
+def _world(monkeypatch: pytest.MonkeyPatch, *, drill: bool) -> Iterator[World]:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -32,7 +42,7 @@ def fixture_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        world = World(stack_outputs())
+        world = World(stack_outputs(drill=drill))
         world.create_resources()
         world.put_lag("us-east-2", 120)
         yield world

@@ -130,3 +130,30 @@ def test_cli_drain_undrain_failback_and_preserve(drctl: tuple[World, Path], caps
     assert "none: nothing to preserve" in capsys.readouterr().out
     assert drctl_run(outputs, "failback") == 0, "the anchor already writes: nothing to do"
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_cli_drill_runs_writes_evidence_and_refuses_non_targets(
+    drill_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = tmp_path / "flat-outputs.json"
+    outputs.write_text(json.dumps(drill_world.raw_outputs), encoding="utf-8")
+    for name, value in {
+        "client_factory": lambda profile: drill_world.factory,
+        "resolver": lambda: drill_world,
+        "http_get": drill_world.http_get,
+        "sleep": drill_world.sleep,
+        "monotonic": drill_world.monotonic,
+        "payment_sender": lambda profile, run_id: drill_world.send_payment,
+    }.items():
+        monkeypatch.setattr(operate.WIRING, name, value)
+    monkeypatch.chdir(tmp_path)
+    assert drctl_run(outputs, "drill", "drain") == 0
+    text = capsys.readouterr().out
+    assert "# DR drill evidence: drain" in text
+    assert "```mermaid" in text
+    assert "s3://payments-audit-use1-" in text
+    assert list(Path(".drctl/drills").glob("*-drain.md"))
+    assert drctl_run(outputs, "drill", "drain", "--region", "eu-west-1") == 2
+    drill_world.put_lag(SECONDARY, 9000, minutes_ago=0.1)
+    assert drctl_run(outputs, "drill", "switchover-and-back") == 1
+    assert "refused: not healthy now" in capsys.readouterr().err

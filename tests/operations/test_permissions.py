@@ -14,6 +14,7 @@ import pytest
 from dr_operations.audit import write_audit
 from dr_operations.aws import CallRecord
 from dr_operations.drain import drain, undrain
+from dr_operations.drill import run_drill, write_evidence
 from dr_operations.permissions import Authorization, authorizations
 from dr_operations.recovery import failback, failover, preserve_lost_writes, switchover
 from dr_operations.status import read_status
@@ -280,3 +281,55 @@ def test_watcher_cannot_fail_over_to_the_other_region(world: World) -> None:
         context={"aws:RequestedRegion": PRIMARY},
     )
     assert judge(elsewhere, found, "payments-watcher-use2-unit")[0] is False
+
+
+def test_operator_role_can_run_every_drill_and_the_drill_grants_only_that(drill_world: World) -> None:
+    """On a drill target the operator gains exactly what drctl drill calls (and signs one payment)."""
+    found = policies(plan_for(DOMAIN_CONFIG | {"drillTarget": "true"}))
+    calls: list[CallRecord] = []
+    drill_world.put_lag(PRIMARY, 80)
+    for scenario in (
+        "switchover-and-back",
+        "drain",
+        "replication-pause-dynamodb",
+        "replication-pause-s3",
+        "cut-connectivity",
+    ):
+        ctx = drill_world.context()
+        report = run_drill(ctx, scenario, fault_seconds=30, send_payment=drill_world.send_payment)
+        assert report.outcome == "succeeded", (scenario, report.reason)
+        write_evidence(ctx, report, local_dir=None)
+        # An AWS error answer (PolicyNotFoundException, say) was authorised too; unreachable calls were not made.
+        calls += [c for c in ctx.aws.calls if c.outcome != "unreachable"]
+    needed = {
+        (a.action, a.resource, json.dumps(a.context, sort_keys=True)): a
+        for c in calls
+        for a in authorizations(c, drill_world.outputs, account=ACCOUNT)
+    }
+    refused = [f"{a.action} on {a.resource}: {why}" for a in needed.values() for ok, why in [judge(a, found)] if not ok]
+    assert not refused, "\n".join(refused)
+    drill_actions = {
+        action.lower()
+        for statement in json.loads(found["identity"])["Statement"]
+        if statement["Sid"] in {s["Sid"] for s in drill_statement_sids()}
+        for action in statement["Action"]
+    }
+    used = {a.action.lower() for a in needed.values()} | {"execute-api:invoke"}  # the signed payment is HTTP
+    assert drill_actions - used == set(), f"drill grants never used: {sorted(drill_actions - used)}"
+
+
+def drill_statement_sids() -> list[dict[str, str]]:
+    """The statements drill targets add to the operator's policy."""
+    return [
+        {"Sid": sid}
+        for sid in (
+            "RunThisStacksExperiments",
+            "WatchAndStopExperiments",
+            "CheckWhatAFaultLeaves",
+            "CheckReplicationRules",
+            "ReadDrillMarkers",
+            "DecryptDrillMarkers",
+            "CheckRouteTables",
+            "SignOneDrillPayment",
+        )
+    ]

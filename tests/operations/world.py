@@ -299,6 +299,78 @@ def _stub(
     return stubber
 
 
+class FisSim:
+    """Stands in for AWS FIS (moto stores templates but does not run experiments): an experiment started
+    from one of the stack's templates is running after one poll and completes or stops after the next; while
+    it runs its fault applies (a paused replica, paused buckets, the subnets' route tables swapped) and the
+    DynamoDB pause's deny statement sits in the table's resource policy, as FIS does.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.experiments: dict[str, dict[str, Any]] = {}
+        self.running_in: str | None = None
+        self.leave_policy_behind = False
+
+    def _kind(self, region: str, template: str) -> str:
+        for kind, template_id in self.world.outputs.region(region).drill_templates.items():
+            if template_id == template:
+                return kind
+        raise AwsError("ResourceNotFoundException", f"no template {template} in {region}", 404)
+
+    def start(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        kind = self._kind(region, params["experimentTemplateId"])
+        experiment_id = f"EXP{len(self.experiments) + 1:013d}"
+        self.experiments[experiment_id] = {"id": experiment_id, "kind": kind, "region": region, "status": "initiating"}
+        return {"experiment": self._shape(experiment_id)}
+
+    def _shape(self, experiment_id: str) -> dict[str, Any]:
+        experiment = self.experiments[experiment_id]
+        return {"id": experiment_id, "state": {"status": experiment["status"], "reason": "simulated"}}
+
+    def get(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params["id"] not in self.experiments:
+            raise AwsError("ResourceNotFoundException", params["id"], 404)
+        return {"experiment": self._shape(params["id"])}
+
+    def stop(self, params: dict[str, Any]) -> dict[str, Any]:
+        experiment = self.experiments[params["id"]]
+        experiment["status"] = "stopping"
+        return {"experiment": self._shape(params["id"])}
+
+    def paused(self, kind: str) -> bool:
+        return any(e["kind"] == kind and e["status"] in ("running", "stopping") for e in self.experiments.values())
+
+    def tick(self) -> None:
+        for experiment in self.experiments.values():
+            if experiment["status"] == "initiating":
+                experiment["status"] = "running"
+                self.running_in = experiment["region"]
+                if experiment["kind"] == "dynamodb-pause":
+                    self._policy(experiment["region"], present=True)
+            elif experiment["status"] == "stopping":
+                experiment["status"] = "stopped"
+                if experiment["kind"] == "dynamodb-pause" and not self.leave_policy_behind:
+                    self._policy(experiment["region"], present=False)
+
+    def _policy(self, region: str, *, present: bool) -> None:
+        arn = f"arn:aws:dynamodb:{region}:444455556666:table/{self.world.outputs.table_name}"
+        client = boto3.client("dynamodb", region_name=region)
+        if present:
+            statement = {
+                "Sid": "DoNotModifyFisDynamoDbPauseReplicationEXP1",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": ["dynamodb:GetItem"],
+                "Resource": arn,
+            }
+            client.put_resource_policy(
+                ResourceArn=arn, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+            )
+        else:
+            client.delete_resource_policy(ResourceArn=arn)
+
+
 CLUSTER_IPS = {PRIMARY: "10.10.1.10", SECONDARY: "10.20.1.10"}
 API_IPS = {PRIMARY: "198.51.100.1", SECONDARY: "198.51.100.2"}
 
@@ -318,10 +390,14 @@ class World:
         self.started = datetime.datetime.now(datetime.UTC)
         # Seconds until a heartbeat written in one region is readable in the other (None: never).
         self.heartbeat_delay: dict[str, float | None] = {"DynamoDB": 0.0, "S3": 0.0}
+        # Seconds from the primary turning unhealthy to Route 53 answering with the other region.
+        self.dns_delay = 0.0
+        self._unhealthy_since: float | None = None
         self.fail_call: Callable[[str, str, str], BaseException | None] | None = None
         self.call_count = 0
         self._stubbers: list[Stubber] = []
         self._clients: dict[tuple[str, str], Any] = {}
+        self.fis = FisSim(self)
 
     # --- moto resources -------------------------------------------------------------------------
     def create_resources(self) -> None:
@@ -341,6 +417,29 @@ class World:
             location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
             s3.create_bucket(Bucket=resources.audit_bucket, **location)
             s3.create_bucket(Bucket=resources.receipts_bucket, **location)
+            peer = self.outputs.region(self.outputs.other(region))
+            for bucket, destination in (
+                (resources.audit_bucket, peer.audit_bucket),
+                (resources.receipts_bucket, peer.receipts_bucket),
+            ):
+                # As the stack configures them: versioned, one enabled rule to the other region.
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+                s3.put_bucket_replication(
+                    Bucket=bucket,
+                    ReplicationConfiguration={
+                        "Role": f"arn:aws:iam::444455556666:role/payments-replication-{region}",
+                        "Rules": [
+                            {
+                                "ID": f"to-{self.outputs.other(region)}",
+                                "Status": "Enabled",
+                                "Priority": 1,
+                                "Filter": {"Prefix": ""},
+                                "DeleteMarkerReplication": {"Status": "Enabled"},
+                                "Destination": {"Bucket": f"arn:aws:s3:::{destination}"},
+                            }
+                        ],
+                    },
+                )
             boto3.client("sns", region_name=region).create_topic(Name=resources.topic_arn.rsplit(":", 1)[-1])
 
     def now(self) -> datetime.datetime:
@@ -380,9 +479,10 @@ class World:
 
     def replicate(self) -> None:
         """Global-table replication of the control items, last writer (latest ``updated_at``) wins; a region
-        that is unreachable neither sends nor receives.
+        that is unreachable neither sends nor receives; drill markers replicate unless a pause is running.
         """
         regions = [r for r in self.outputs.regions if r not in self.unreachable]
+        self._replicate_markers(regions)
         for subject in self.outputs.regions:
             items = [(r, self.control_item(subject, r)) for r in regions]
             present = [(r, i) for r, i in items if i]
@@ -391,6 +491,59 @@ class World:
             _, newest = max(present, key=lambda pair: pair[1].get("updated_at", {}).get("S", ""))
             for region in regions:
                 boto3.client("dynamodb", region_name=region).put_item(TableName=self.outputs.table_name, Item=newest)
+
+    def _replicate_markers(self, regions: list[str]) -> None:
+        if len(regions) < 2:
+            return
+        table = self.outputs.table_name
+        if not self.fis.paused("dynamodb-pause"):
+            for source in regions:
+                items = boto3.client("dynamodb", region_name=source).scan(TableName=table)["Items"]
+                for item in items:
+                    if item["pk"]["S"].startswith("DRILL#"):
+                        for target in regions:
+                            boto3.client("dynamodb", region_name=target).put_item(TableName=table, Item=item)
+        if not self.fis.paused("s3-pause"):
+            for source in regions:
+                bucket = self.outputs.region(source).audit_bucket
+                s3 = boto3.client("s3", region_name=source)
+                for entry in s3.list_objects_v2(Bucket=bucket, Prefix="drctl/drills/").get("Contents", []):
+                    if not entry["Key"].endswith("-marker.json"):
+                        continue
+                    body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+                    for target in regions:
+                        boto3.client("s3", region_name=target).put_object(
+                            Bucket=self.outputs.region(target).audit_bucket, Key=entry["Key"], Body=body
+                        )
+
+    def route_tables(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        """EC2 (stubbed: the plan's subnet ids are not moto's): the route tables of the private subnets, the
+        stack's own or, while a connectivity cut runs, FIS's.
+        """
+        subnets = params["Filters"][0]["Values"]
+        cut = self.fis.paused("cut-connectivity") and self.fis.running_in == region
+        tables = []
+        for index, subnet in enumerate(subnets):
+            table_id = f"rtb-{'fis' if cut else 'stack'}{index:013d}"
+            tags = [] if cut else [{"Key": "Name", "Value": f"payments-private-{index}-{region}"}]
+            tables.append(
+                {
+                    "RouteTableId": table_id,
+                    "Associations": [{"RouteTableId": table_id, "SubnetId": subnet, "Main": False}],
+                    "Tags": tags,
+                }
+            )
+        return {"RouteTables": tables}
+
+    def send_payment(self, url: str, region: str, key: str) -> tuple[int, dict[str, Any]]:
+        """A signed payment through the API name: answered by the region Route 53 serves, which refuses a
+        signature for another region (403).
+        """
+        del url, key
+        serving = self.serving_region()
+        if region != serving:
+            return 403, {"message": "Credential should be scoped to a valid region"}
+        return 201, {"status": "APPROVED", "region": serving}
 
     # --- clients --------------------------------------------------------------------------------
     def factory(self, service: str, region: str) -> Any:
@@ -430,6 +583,22 @@ class World:
                 )
             }
             self._stubbers.append(_stub(client, handlers, gate))
+        elif service == "fis":
+            self._stubbers.append(
+                _stub(
+                    client,
+                    {
+                        "StartExperiment": lambda params: self.fis.start(region, params),
+                        "GetExperiment": self.fis.get,
+                        "StopExperiment": self.fis.stop,
+                    },
+                    gate,
+                )
+            )
+        elif service == "ec2":
+            self._stubbers.append(
+                _stub(client, {"DescribeRouteTables": lambda params: self.route_tables(region, params)}, gate)
+            )
         elif service == "route53":
             handlers = {"GetHealthCheckStatus": self._check_status, "TestDNSAnswer": self._dns_answer}
             self._stubbers.append(_stub(client, handlers, gate))
@@ -460,9 +629,17 @@ class World:
         }
 
     def serving_region(self) -> str:
-        """The region Route 53 answers with: the primary record's unless it is unhealthy."""
+        """The region Route 53 answers with: the primary record's unless it has been unhealthy for
+        ``dns_delay`` seconds (Route 53's checkers, then resolvers' caches).
+        """
         primary = self.raw_outputs["primaryRegion"]
-        return primary if self.health_status(primary)[0] == 200 else self.outputs.other(primary)
+        if self.health_status(primary)[0] == 200:
+            self._unhealthy_since = None
+            return primary
+        if self._unhealthy_since is None:
+            self._unhealthy_since = self.monotonic_now
+        moved = self.monotonic_now - self._unhealthy_since >= self.dns_delay
+        return self.outputs.other(primary) if moved else primary
 
     def _dns_answer(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -522,6 +699,7 @@ class World:
         """A poll interval: time passes, AWS makes progress, replication runs."""
         self.monotonic_now += seconds
         self.db.tick()
+        self.fis.tick()
         if self.auto_replicate:
             self.replicate()
         self.deliver_heartbeats()

@@ -1,0 +1,144 @@
+"""drctl drill against the simulated regions: each scenario, its figures, its rollback and its evidence."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from dr_operations.drill import DrillRefusedError, markdown, run_drill, timeline, write_evidence
+from dr_operations.names import NAMESPACE, PEER_HEALTHY
+from tests.operations.world import PRIMARY, SECONDARY, World
+
+
+def phases(report: object) -> dict[str, str]:
+    return {p.name: p.outcome for p in report.phases}  # type: ignore[attr-defined]
+
+
+def test_drill_refuses_a_stack_that_is_not_a_drill_target(world: World) -> None:
+    with pytest.raises(DrillRefusedError, match="not a drill target"):
+        run_drill(world.context(), "switchover-and-back")
+    assert world.db.requests == []
+
+
+def test_drill_refuses_while_anything_is_degraded(drill_world: World) -> None:
+    drill_world.put_lag(SECONDARY, 5000, minutes_ago=0.2)
+    with pytest.raises(DrillRefusedError, match="not healthy now"):
+        run_drill(drill_world.context(), "switchover-and-back")
+    with pytest.raises(DrillRefusedError, match="unknown scenario"):
+        run_drill(drill_world.context(), "chaos-monkey")
+
+
+def test_drill_switchover_and_back_measures_both_moves(drill_world: World, tmp_path: Path) -> None:
+    drill_world.put_lag(PRIMARY, 80)  # the new secondary reports its lag once it is one
+    ctx = drill_world.context("drctl drill switchover-and-back")
+    report = run_drill(ctx, "switchover-and-back", reconcile_preview=lambda: "reconcile would be safe")
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    assert phases(report) == {
+        "switchover": "done",
+        "verify_switched": "done",
+        "reconcile_preview": "done",
+        "failback": "done",
+        "verify_back": "done",
+    }
+    assert [kind for kind, _ in drill_world.db.requests] == ["switchover", "switchover"]
+    assert drill_world.db.writer == PRIMARY
+    names = {f.name: f for f in report.figures}
+    writes = names[f"switchover: until {SECONDARY} writes"]
+    assert writes.value is not None
+    assert writes.value > 0
+    assert writes.budget == 60.0
+    assert report.final_writer == PRIMARY
+    assert report.who["arn"]
+    evidence = write_evidence(ctx, report, local_dir=tmp_path)
+    assert any(e.startswith("s3://payments-audit-use1-") for e in evidence), "the final writer's audit bucket"
+    text = (tmp_path / f"{report.run_id}-switchover-and-back.md").read_text(encoding="utf-8")
+    assert "# DR drill evidence: switchover-and-back" in text
+    assert "```mermaid\ngantt" in text
+    assert "| switchover | done |" in text
+    document = json.loads((tmp_path / f"{report.run_id}-switchover-and-back.json").read_text(encoding="utf-8"))
+    assert document["schema"] == "drctl-drill/1"
+    assert document["outcome"] == "succeeded"
+
+
+def test_drill_drain_moves_dns_and_pays_in_the_other_region(drill_world: World) -> None:
+    report = run_drill(drill_world.context(), "drain", send_payment=drill_world.send_payment)
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    assert phases(report)["first_payment_in_the_other_region"] == "done"
+    figures = {f.name: f for f in report.figures}
+    dns = figures[f"until the API name resolves to {SECONDARY}"]
+    assert dns.budget == float(drill_world.outputs.failover_budget_seconds or 0)
+    assert dns.over_budget is False
+    paid = figures[f"until the first signed payment succeeds in {SECONDARY}"]
+    assert paid.value is not None
+    assert paid.value >= (dns.value or 0)
+    assert drill_world.health_status(PRIMARY)[1]["status"] == "healthy", "undrained at the end"
+
+
+def test_drill_rolls_back_a_failed_step_and_says_what_it_could_not_undo(drill_world: World) -> None:
+    def failing_payment(url: str, region: str, key: str) -> tuple[int, dict[str, object]]:
+        del url, region, key
+        drill_world.unreachable.add(SECONDARY)  # the other region goes away mid-drill
+        raise KeyboardInterrupt
+
+    report = run_drill(drill_world.context(), "drain", send_payment=failing_payment)
+    assert report.outcome == "interrupted"
+    assert report.rollback == ["undrain: done"]
+    assert drill_world.health_status(PRIMARY)[1]["status"] == "healthy", "the rollback undrained us-east-1"
+    assert any("us-east-2" in n for n in report.not_undone), "the end announcement could not reach us-east-2"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "store"), [("replication-pause-dynamodb", "DynamoDB"), ("replication-pause-s3", "S3")]
+)
+def test_drill_replication_pause_measures_the_catch_up(drill_world: World, scenario: str, store: str) -> None:
+    report = run_drill(drill_world.context(), scenario, fault_seconds=60)
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    observed = next(p for p in report.phases if p.name == "observe_pause")
+    assert "replication is paused" in observed.detail
+    catch_up = next(f for f in report.figures if f.name.startswith("catch-up"))
+    assert store in catch_up.name
+    assert catch_up.value is not None
+    assert drill_world.fis.experiments, "an experiment ran"
+    assert all(e["status"] == "stopped" for e in drill_world.fis.experiments.values())
+    assert phases(report)["verify_restored"] == "done"
+
+
+def test_drill_detects_what_a_fault_left_behind(drill_world: World) -> None:
+    drill_world.fis.leave_policy_behind = True
+    report = run_drill(drill_world.context(), "replication-pause-dynamodb", fault_seconds=30)
+    assert report.outcome == "failed"
+    assert "still holds FIS's deny statements" in report.reason
+
+
+def test_drill_cut_connectivity_shows_the_automation_declined(drill_world: World) -> None:
+    boto3.client("cloudwatch", region_name=SECONDARY).put_metric_data(
+        Namespace=NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": PEER_HEALTHY,
+                "Dimensions": [{"Name": "Region", "Value": SECONDARY}, {"Name": "Peer", "Value": PRIMARY}],
+                "Value": 1.0,
+                "Timestamp": drill_world.now() + datetime.timedelta(minutes=1),
+            }
+        ],
+    )
+    report = run_drill(drill_world.context(), "cut-connectivity", fault_seconds=60)
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    declined = next(f for f in report.figures if f.name == "automation declined to fail over")
+    assert "writer unchanged (us-east-1)" in declined.source
+    assert "latch armed" in declined.source
+    assert drill_world.db.requests == []
+    assert "own route table again" in next(p for p in report.phases if p.name == "verify_restored").detail
+
+
+def test_drill_timeline_and_markdown_flag_overruns(drill_world: World) -> None:
+    report = run_drill(drill_world.context(), "drain", send_payment=drill_world.send_payment)
+    report.figures[0] = type(report.figures[0])(name="slow", value=500.0, unit="s", source="test", budget=110.0)
+    text = markdown(report)
+    assert "**OVERRAN**" in text
+    assert "Phases that overran their budget: slow." in text
+    assert timeline(report).startswith("```mermaid\ngantt")
