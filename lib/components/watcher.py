@@ -79,7 +79,7 @@ def watcher_policy(scope: WatcherScope) -> dict[str, Any]:
     """Only what one cycle calls (``dr_operations.permissions`` maps each call; the operations tests evaluate
     them against this policy): its logs and metrics; the global cluster, and a failover of *this* global
     cluster to *this* region's member (IAM cannot pin the target member: the code checks it); its own items
-    (heartbeat, memory, latch) and the peer's control item (the fence); the peer replica's copy of its own
+    (heartbeat, memory, latch) and both regions' control items (fence the peer, lift its own fence); the peer replica's copy of its own
     heartbeat; its heartbeat object and the peer's copy of it; audit records; its own DR topic.
     """
     region, peer = scope.region, scope.peer
@@ -129,7 +129,8 @@ def watcher_policy(scope: WatcherScope) -> dict[str, Any]:
                 "Condition": in_region,
             },
             {
-                "Sid": "OwnItemsAndThePeersFence",
+                # Its own control item too: a failover lifts a fence left on the region that now writes.
+                "Sid": "OwnItemsAndBothFences",
                 "Effect": "Allow",
                 "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
                 "Resource": [scope.table_arns[region]],
@@ -137,6 +138,7 @@ def watcher_policy(scope: WatcherScope) -> dict[str, Any]:
                     f"{HEARTBEAT_ITEM_PREFIX}{region}",
                     f"{WATCHER_ITEM_PREFIX}{region}",
                     f"{LATCH_ITEM_PREFIX}{region}",
+                    f"{CONTROL_PREFIX}{region}",
                     f"{CONTROL_PREFIX}{peer}",
                 ),
             },
