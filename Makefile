@@ -33,8 +33,10 @@ typecheck: install
 pylint: install
 	$(BIN)/pylint --fail-under=9.0 lib drctl dr_operations functions/payment_validator functions/watcher tests scripts tap.py
 
+# The live tests (tests/integration) run against the moto world built from the plan; against a real
+# deployment they run with TAPSTACK_LIVE_TARGET unset or `aws` (README "Tests").
 unit: install
-	$(BIN)/pytest --cov --cov-report=term --cov-report=xml:coverage.xml
+	TAPSTACK_LIVE_TARGET=moto $(BIN)/pytest --cov --cov-report=term --cov-report=xml:coverage.xml
 	$(BIN)/coverage report --include='lib/*' --fail-under=95
 
 test: lint typecheck pylint unit
