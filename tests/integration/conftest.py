@@ -39,7 +39,10 @@ def _moto_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTarge
         plan = plan_for(DOMAIN_CONFIG)
         path = directory / "flat-outputs.json"
         builder = LiveTarget(mode=MOTO, outputs_path=path, outputs={}, session=moto_session(), endpoint_url=endpoint)
-        world = build_world(plan, builder.client)
+        try:
+            world = build_world(plan, builder.client)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error} (moto server log: {server.log_tail()})") from error
         write_outputs(world, path)
         _notes.append(f"moto world ({endpoint}): {world.summary()}")
         # Read back through the same loader as a real deployment's file: the shape is checked either way.
