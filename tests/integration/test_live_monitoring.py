@@ -39,12 +39,13 @@ def alarm_name(outputs: dict[str, str], base: str, role: str) -> str:
 def regional_alarms(outputs: dict[str, str], aws_client: Any, role: str) -> dict[str, dict[str, Any]]:
     """Every alarm of this stack in the region of ``role``, by name."""
     paginator = aws_client("cloudwatch", outputs[f"{role}Region"]).get_paginator("describe_alarms")
-    suffix = f"-{outputs['environmentSuffix']}"
+    # Region code and suffix both: another stack's suffix may end like this one's ("prod-x" and "x").
+    endings = tuple(f"-{region_code(outputs[f'{r}Region'])}-{outputs['environmentSuffix']}" for r in ROLES)
     return {
         alarm["AlarmName"]: alarm
         for page in paginator.paginate(AlarmNamePrefix="payments-", AlarmTypes=["MetricAlarm"])
         for alarm in page["MetricAlarms"]
-        if alarm["AlarmName"].endswith(suffix)
+        if alarm["AlarmName"].endswith(endings)
     }
 
 
