@@ -26,10 +26,12 @@ _CHILD_ENV = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
 # (EC2's takes about two seconds); the child imports them while the test session plans the stack.
 WARM_SERVICES = (
     "acm",
+    "cloudtrail",
     "cloudwatch",
     "dynamodb",
     "ec2",
     "events",
+    "fis",
     "iam",
     "kms",
     "lambda",

@@ -68,6 +68,11 @@ _PASCAL_OVERRIDES = {
     "kmsMasterKeyId": "KMSMasterKeyID",
     "replicaKmsKeyId": "ReplicaKmsKeyID",
     "cloudwatchMetricsEnabled": "CloudWatchMetricsEnabled",
+    # CloudTrail's advanced event selectors: the provider pluralises, the API does not.
+    "startsWiths": "StartsWith",
+    "notStartsWiths": "NotStartsWith",
+    "endsWiths": "EndsWith",
+    "notEndsWiths": "NotEndsWith",
 }
 
 
@@ -207,6 +212,10 @@ class _Builder:  # pylint: disable=too-many-public-methods,missing-function-docs
             "aws:acm/certificate:Certificate": self.certificate,
             "aws:wafv2/webAcl:WebAcl": self.web_acl,
             "aws:wafv2/webAclAssociation:WebAclAssociation": self.web_acl_association,
+            "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": self.web_acl_logging,
+            "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": self.log_resource_policy,
+            "aws:cloudtrail/trail:Trail": self.trail,
+            "aws:fis/experimentTemplate:ExperimentTemplate": self.experiment_template,
         }
 
     # --- the build ---------------------------------------------------------------------------------
@@ -1031,6 +1040,83 @@ class _Builder:  # pylint: disable=too-many-public-methods,missing-function-docs
         self.client("wafv2", resource.region).associate_web_acl(
             WebACLArn=inputs["webAclArn"], ResourceArn=inputs["resourceArn"]
         )
+
+    def web_acl_logging(self, resource: PlannedResource, inputs: dict[str, Any]) -> None:
+        self.client("wafv2", resource.region).put_logging_configuration(
+            LoggingConfiguration=_compact(
+                {
+                    "ResourceArn": inputs["resourceArn"],
+                    "LogDestinationConfigs": inputs["logDestinationConfigs"],
+                    "RedactedFields": pascal(inputs.get("redactedFields")),
+                }
+            )
+        )
+
+    # --- audit trail and drills ----------------------------------------------------------------------
+    def log_resource_policy(self, resource: PlannedResource, inputs: dict[str, Any]) -> None:
+        self.client("logs", resource.region).put_resource_policy(
+            policyName=inputs["policyName"], policyDocument=inputs["policyDocument"]
+        )
+
+    def trail(self, resource: PlannedResource, inputs: dict[str, Any]) -> None:
+        cloudtrail = self.client("cloudtrail", resource.region)
+        cloudtrail.create_trail(
+            **_compact(
+                {
+                    "Name": inputs["name"],
+                    "S3BucketName": inputs["s3BucketName"],
+                    "S3KeyPrefix": inputs.get("s3KeyPrefix"),
+                    "KmsKeyId": inputs.get("kmsKeyId"),
+                    "EnableLogFileValidation": inputs.get("enableLogFileValidation"),
+                    "IncludeGlobalServiceEvents": inputs.get("includeGlobalServiceEvents"),
+                    "IsMultiRegionTrail": inputs.get("isMultiRegionTrail"),
+                    "TagsList": _tag_list(self.tags(resource)),
+                }
+            )
+        )
+        if inputs.get("advancedEventSelectors"):
+            cloudtrail.put_event_selectors(
+                TrailName=inputs["name"], AdvancedEventSelectors=pascal(inputs["advancedEventSelectors"])
+            )
+        # The provider's default: a trail logs from its creation.
+        if inputs.get("enableLogging", True):
+            cloudtrail.start_logging(Name=inputs["name"])
+
+    def experiment_template(self, resource: PlannedResource, inputs: dict[str, Any]) -> None:
+        def keyed(pairs: list[dict[str, Any]] | None) -> dict[str, Any]:
+            return {p["key"]: p["value"] for p in pairs or []}
+
+        template = self.client("fis", resource.region).create_experiment_template(
+            clientToken=resource.urn[-64:],
+            description=inputs["description"],
+            roleArn=inputs["roleArn"],
+            stopConditions=[
+                _compact({"source": c["source"], "value": c.get("value")}) for c in inputs["stopConditions"]
+            ],
+            targets={
+                t["name"]: _compact(
+                    {
+                        "resourceType": t["resourceType"],
+                        "resourceArns": t.get("resourceArns"),
+                        "selectionMode": t["selectionMode"],
+                        "parameters": keyed(t.get("parameters")) or None,
+                    }
+                )
+                for t in inputs.get("targets") or []
+            },
+            actions={
+                a["name"]: _compact(
+                    {
+                        "actionId": a["actionId"],
+                        "parameters": keyed(a.get("parameters")) or None,
+                        "targets": {a["target"]["key"]: a["target"]["value"]} if a.get("target") else None,
+                    }
+                )
+                for a in inputs["actions"]
+            },
+            tags=self.tags(resource),
+        )["experimentTemplate"]
+        self.ids.add(resource.id, template["id"])
 
 
 def build_world(plan: Plan, client: ClientFactory) -> World:
