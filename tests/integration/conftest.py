@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from tests.integration.target import MOTO, LiveTarget, aws_target, moto_session,
 from tests.operations.conftest import DOMAIN_CONFIG
 from tests.unit.conftest import plan_for
 
-_HERE = Path(__file__).resolve().parent
 _outcomes: Counter[str] = Counter()
 _notes: list[str] = []
 
@@ -70,17 +68,6 @@ def fixture_outputs(live: LiveTarget) -> dict[str, str]:
 def fixture_aws_client(live: LiveTarget) -> Any:
     """``aws_client(service, region)``: a boto3 client of the session's target."""
     return live.client
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist's ``--dist loadgroup``, keep the live tests on one worker: one moto world, not one per
-    worker. Without xdist the marker does not exist and nothing is added.
-    """
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if _HERE in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.xdist_group("live"))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
