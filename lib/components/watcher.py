@@ -79,8 +79,9 @@ def watcher_policy(scope: WatcherScope) -> dict[str, Any]:
     """Only what one cycle calls (``dr_operations.permissions`` maps each call; the operations tests evaluate
     them against this policy): its logs and metrics; the global cluster, and a failover of *this* global
     cluster to *this* region's member (IAM cannot pin the target member: the code checks it); its own items
-    (heartbeat, memory, latch) and both regions' control items (fence the peer, lift its own fence); the peer replica's copy of its own
-    heartbeat; its heartbeat object and the peer's copy of it; audit records; its own DR topic.
+    (heartbeat, memory, latch) and both regions' control items (fence the peer, lift its own fence); the
+    peer replica's copy of its own heartbeat; its heartbeat object and the peer's copy of it; audit records;
+    its own DR topic.
     """
     region, peer = scope.region, scope.peer
     in_region = {"StringEquals": {"aws:RequestedRegion": region}}

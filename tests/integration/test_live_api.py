@@ -1,79 +1,64 @@
-"""Live end-to-end checks of the payment API and failover routing (skipped without a deployment)."""
+"""Live checks of the payment API and failover routing: the requests need a deployment, the configuration of
+the health checks is read in moto too.
+"""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
 from typing import Any
 
-import boto3
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+
+from dr_operations.probes import HEALTHY, probe_health
+from tests.integration.api_client import payment_body, request
+from tests.integration.target import LiveTarget, needs_aws
 
 pytestmark = pytest.mark.live
 
 ROLES = ("primary", "secondary")
+NO_FUNCTION = "the API needs its function to run, and moto runs Lambda functions only in docker (not used here)"
+NO_HEALTH_EVALUATION = "moto does not evaluate health checks: GetHealthCheckStatus always reports success"
 
 
-def request(
-    url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None, region: str | None = None
-) -> tuple[int, Any]:
-    """One HTTPS request, SigV4-signed for ``region`` when given; the status and JSON body, whatever the status."""
-    data = json.dumps(body).encode() if body is not None else None
-    all_headers = {"Content-Type": "application/json"} | (headers or {})
-    if region is not None:
-        signed = AWSRequest(method=method, url=url, data=data, headers=all_headers)
-        SigV4Auth(boto3.Session().get_credentials(), "execute-api", region).add_auth(signed)
-        all_headers = dict(signed.headers.items())
-    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
+@needs_aws(NO_FUNCTION)
 @pytest.mark.parametrize("role", ROLES)
 def test_live_health_is_green_in_both_regions(outputs: dict[str, str], role: str) -> None:
-    status, body = request(f"{outputs[f'{role}ApiUrl']}/health")
-    assert status == 200, body
-    assert body["region"] == outputs[f"{role}Region"]
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_live_payment_is_idempotent(outputs: dict[str, str], role: str) -> None:
-    url = f"{outputs[f'{role}ApiUrl']}/payments"
     region = outputs[f"{role}Region"]
+    answer = probe_health(region, f"{outputs[f'{role}ApiUrl']}/health")
+    assert answer.http_status == 200, f"{region} /health: {answer.error}"
+    assert answer.status == HEALTHY, f"{region} /health says {answer.status}: {answer.checks}"
+
+
+@needs_aws(NO_FUNCTION)
+@pytest.mark.parametrize("role", ROLES)
+def test_live_payment_is_idempotent(live: LiveTarget, role: str) -> None:
+    outputs = live.outputs
+    url = f"{outputs[f'{role}ApiUrl']}/payments"
+    signer = (live.credentials(), outputs[f"{role}Region"])
     key = f"live-{uuid.uuid4().hex[:24]}"
-    body = {
-        "amount": 100,
-        "currency": "USD",
-        "merchant_id": "live-test",
-        "card_number": "4111111111111111",
-        "card_expiry": "12/39",
-    }
+    body = payment_body()
     assert request(url, "POST", body, {"Idempotency-Key": key})[0] == 403, "unsigned payments must be refused"
-    first = request(url, "POST", body, {"Idempotency-Key": key}, region)
+    first = request(url, "POST", body, {"Idempotency-Key": key}, signer)
     assert first[0] == 201, first
-    assert request(url, "POST", body, {"Idempotency-Key": key}, region) == first
-    conflict = request(url, "POST", body | {"amount": 101}, {"Idempotency-Key": key}, region)
+    assert request(url, "POST", body, {"Idempotency-Key": key}, signer) == first
+    conflict = request(url, "POST", body | {"amount": 101}, {"Idempotency-Key": key}, signer)
     assert conflict[0] == 409
 
 
-def test_live_api_gateway_rejects_an_invalid_body_before_the_function(outputs: dict[str, str]) -> None:
+@needs_aws(NO_FUNCTION)
+def test_live_api_gateway_rejects_an_invalid_body_before_the_function(live: LiveTarget) -> None:
     status, _ = request(
-        f"{outputs['primaryApiUrl']}/payments",
+        f"{live.outputs['primaryApiUrl']}/payments",
         "POST",
         {"amount": 1, "extra": True},
         {"Idempotency-Key": "live-bad-body"},
-        outputs["primaryRegion"],
+        (live.credentials(), live.outputs["primaryRegion"]),
     )
     assert status == 400
 
 
+@needs_aws(NO_HEALTH_EVALUATION)
 @pytest.mark.parametrize("role", ROLES)
 def test_live_region_health_checks_report_healthy(outputs: dict[str, str], aws_client: Any, role: str) -> None:
     route53 = aws_client("route53", "us-east-1")
@@ -83,12 +68,42 @@ def test_live_region_health_checks_report_healthy(outputs: dict[str, str], aws_c
         assert healthy, f"{role} {key}: no checker reports success"
 
 
-def test_live_domain_resolves_to_the_primary(outputs: dict[str, str], aws_client: Any) -> None:
-    if "apiDomainName" not in outputs:
-        pytest.skip("no custom domain configured")
+@pytest.mark.parametrize("role", ROLES)
+def test_live_region_health_is_its_https_check_and_its_database_check(
+    outputs: dict[str, str], aws_client: Any, role: str
+) -> None:
     route53 = aws_client("route53", "us-east-1")
-    answer = route53.test_dns_answer(
-        HostedZoneId=outputs["hostedZoneId"], RecordName=outputs["apiDomainName"], RecordType="A"
+    region_check = route53.get_health_check(HealthCheckId=outputs[f"{role}HealthCheckId"])["HealthCheck"]
+    config = region_check["HealthCheckConfig"]
+    children = {outputs[f"{role}HttpsHealthCheckId"], outputs[f"{role}DatabaseHealthCheckId"]}
+    assert config["Type"] == "CALCULATED", f"{role} region check: {config['Type']}"
+    assert set(config["ChildHealthChecks"]) == children, f"{role} region check watches {config['ChildHealthChecks']}"
+    assert config["HealthThreshold"] == 2, (
+        f"{role} region check: healthy with {config['HealthThreshold']} of 2 children"
     )
-    assert answer["ResponseCode"] == "NOERROR"
-    assert answer["RecordData"], "the failover name resolves to nothing"
+    https = route53.get_health_check(HealthCheckId=outputs[f"{role}HttpsHealthCheckId"])["HealthCheck"]
+    https_config = https["HealthCheckConfig"]
+    api = urllib.parse.urlsplit(outputs[f"{role}ApiUrl"])
+    assert https_config["Type"] == "HTTPS"
+    assert https_config["FullyQualifiedDomainName"] == api.hostname, f"{role} HTTPS check probes another host"
+    assert https_config["ResourcePath"] == f"{api.path}/health", (
+        f"{role} HTTPS check probes {https_config['ResourcePath']}"
+    )
+    assert https_config["RequestInterval"] in (10, 30)
+    assert 1 <= https_config["FailureThreshold"] <= 10
+
+
+@needs_aws("moto 5.2.5 does not store a health check's AlarmIdentifier")
+@pytest.mark.parametrize("role", ROLES)
+def test_live_database_check_reads_the_region_heartbeat_alarm(
+    outputs: dict[str, str], aws_client: Any, role: str
+) -> None:
+    route53 = aws_client("route53", "us-east-1")
+    check = route53.get_health_check(HealthCheckId=outputs[f"{role}DatabaseHealthCheckId"])["HealthCheck"]
+    config = check["HealthCheckConfig"]
+    assert config["Type"] == "CLOUDWATCH_METRIC"
+    assert config["AlarmIdentifier"] == {
+        "Region": outputs[f"{role}Region"],
+        "Name": outputs[f"{role}DatabaseAlarmName"],
+    }
+    assert config["InsufficientDataHealthStatus"] == "Unhealthy", "a silent database must not count as healthy"

@@ -1,4 +1,4 @@
-"""Live checks of the networks and keys of a real deployment (skipped without one)."""
+"""Live checks of the networks and keys: configuration, read from a deployment or from the moto world."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def test_live_vpc_has_dns_and_three_private_subnets_in_distinct_azs(
         assert answer[key]["Value"] is True, f"{vpc_id}: {attribute} is off"
     subnet_ids = json.loads(outputs[f"{role}PrivateSubnetIds"])
     subnets = ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]
-    assert len({s["AvailabilityZone"] for s in subnets}) == 3
-    assert all(s["VpcId"] == vpc_id and not s["MapPublicIpOnLaunch"] for s in subnets)
+    assert len({s["AvailabilityZone"] for s in subnets}) == 3, f"{vpc_id}: private subnets share an AZ"
+    assert {s["AvailabilityZone"] for s in subnets} == set(json.loads(outputs[f"{role}AvailabilityZones"]))
+    assert all(s["VpcId"] == vpc_id and not s["MapPublicIpOnLaunch"] for s in subnets), f"{vpc_id}: a public subnet"
 
 
 @pytest.mark.parametrize("role", ROLES)
