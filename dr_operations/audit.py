@@ -31,9 +31,11 @@ def identify_through(aws: Aws, regions: list[str]) -> dict[str, str]:
     for region in regions:
         try:
             return identify_caller(aws, region)
-        except (RegionUnreachableError, AwsCallError) as error:
-            errors.append(str(error))
-    raise SafeStopError("no region's STS answered (are your credentials valid?): " + "; ".join(errors))
+        except RegionUnreachableError as error:
+            errors.append(f"STS in {region} is unreachable (network): {error.detail}")
+        except AwsCallError as error:
+            errors.append(f"STS in {region} rejected the credentials ({error.code}: {error.message})")
+    raise SafeStopError("cannot tell who is calling: " + "; ".join(errors))
 
 
 def audit_key(report: OperationReport) -> str:

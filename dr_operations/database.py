@@ -27,6 +27,12 @@ def request_writer_move(
         step.already_done(f"{target} already writes")
         return
     if pending is not None:
+        if pending.status == "cancelling":
+            # AWS is abandoning that operation: it is not "already accepted", and a new request would be refused.
+            raise SafeStopError(
+                f"a {pending.kind} to {pending.to_region} is being cancelled: run the same command again when it "
+                "has ended (drctl status)"
+            )
         if pending.to_region == target:
             step.already_done(f"AWS already accepted a {pending.kind} to {target} ({pending.status})")
             return

@@ -27,6 +27,13 @@ def reachable_first(ctx: OperationContext, region: str) -> list[str]:
     return [region, ctx.outputs.other(region)]
 
 
+def other_first(ctx: OperationContext, region: str) -> list[str]:
+    """Where to write a drain of ``region``: the other region first, since a region is drained because it may
+    be failing and a call to it can cost the call timeouts (2 x (3 + 10) s) before falling back.
+    """
+    return [ctx.outputs.other(region), region]
+
+
 def set_control(
     ctx: OperationContext,
     run: Run,
@@ -39,17 +46,16 @@ def set_control(
     step_name: str = "write_control_item",
 ) -> str:
     """Step ``write_control_item``: write ``region``'s flags through the first region of ``prefer`` that
-    answers; already done if that replica holds them. Returns the region written through.
+    answers. Returns the region written through.
+
+    The item is written even when the replica read already holds the flags: replicas settle by last writer
+    wins, and the replica read may not yet have received a write still in flight from the other region (a
+    failover's fence, an earlier drain). A full-item put is idempotent and, written later, wins that race;
+    the step is then reported as already done.
     """
     with run.step(step_name) as step:
         errors = []
         for via in prefer:
-            try:
-                current = read_control(ctx.aws, table=ctx.outputs.table_name, region=region, via=via)
-            except (RegionUnreachableError, AwsCallError) as error:
-                errors.append(str(error))
-                continue
-            run.before.setdefault("control", {})[via] = facts_json(current)
             wanted = ControlState(
                 region=region,
                 drained=drained,
@@ -59,12 +65,22 @@ def set_control(
                 updated_by=run.who.get("arn"),
                 run_id=ctx.run_id,
             )
+            try:
+                current = read_control(ctx.aws, table=ctx.outputs.table_name, region=region, via=via)
+                run.before.setdefault("control", {})[via] = facts_json(current)
+                write_control(ctx.aws, table=ctx.outputs.table_name, state=wanted, via=via)
+            except (RegionUnreachableError, AwsCallError) as error:
+                errors.append(str(error))
+                continue
+            run.after.setdefault("control", {})[via] = facts_json(wanted)
             if current.same_flags(wanted):
-                step.already_done(f"{region} is already {current.describe()} (as the replica in {via} holds it)")
+                again = "would be written again" if ctx.dry_run else "written again"
+                (step.would_do if ctx.dry_run else step.already_done)(
+                    f"{region} is already {current.describe()} in {via}'s replica; {again} through {via} so that "
+                    "no older write still replicating can undo it"
+                )
                 run.facts["control_written_via"] = None
                 return via
-            write_control(ctx.aws, table=ctx.outputs.table_name, state=wanted, via=via)
-            run.after.setdefault("control", {})[via] = facts_json(wanted)
             effect = (
                 "takes effect there now"
                 if via == region
@@ -100,11 +116,9 @@ def drain(
                     resume=False,
                 )
             step.done(f"{other} serves (/health {answer.status}, {control.describe() if control else 'flags unread'})")
-        via = set_control(
-            ctx, run, region=region, drained=True, fenced=fence, reason=reason, prefer=reachable_first(ctx, region)
-        )
+        set_control(ctx, run, region=region, drained=True, fenced=fence, reason=reason, prefer=other_first(ctx, region))
         written = run.facts.get("control_written_via") is not None
-        _wait_for_health(ctx, run, region, want=DRAINED, via=via)
+        _wait_for_health(ctx, run, region, want=DRAINED)
         if wait_for_dns:
             _wait_for_dns(ctx, run, to=other)
         return SUCCEEDED if written else NOTHING_TO_DO
@@ -120,11 +134,11 @@ def undrain(ctx: OperationContext, region: str, *, reason: str) -> OperationRepo
         with run.step("identify_operator") as step:
             run.who = identify_through(ctx.aws, reachable_first(ctx, region))
             step.done(run.who["arn"])
-        via = set_control(
+        set_control(
             ctx, run, region=region, drained=False, fenced=False, reason=reason, prefer=reachable_first(ctx, region)
         )
         written = run.facts.get("control_written_via") is not None
-        _wait_for_health(ctx, run, region, want=HEALTHY, via=via)
+        _wait_for_health(ctx, run, region, want=HEALTHY)
         return SUCCEEDED if written else NOTHING_TO_DO
 
     return execute(ctx, command="undrain", arguments={"region": region, "reason": reason}, body=body)
@@ -137,15 +151,22 @@ def _control_or_none(ctx: OperationContext, region: str, *, via: str) -> Control
         return None
 
 
-def _wait_for_health(ctx: OperationContext, run: Run, region: str, *, want: str, via: str) -> None:
+def _wait_for_health(ctx: OperationContext, run: Run, region: str, *, want: str) -> None:
+    """Wait for ``region``'s public ``/health`` (HTTPS, not an AWS API) to follow the item, when it answers:
+    the item takes effect there within replication (about a second) plus the function's cache.
+    """
     with run.step("verify_health_follows") as step:
         if ctx.dry_run:
             step.would_do(f"wait until {region}'s /health says {want}")
             return
-        if via != region:
-            step.skipped(f"{region} did not answer: its /health will say {want} once the item replicates there")
-            return
         url = ctx.outputs.region(region).health_url
+        first = probe_health(region, url, ctx.http_get)
+        if not first.answered:
+            step.skipped(
+                f"{region}'s /health does not answer ({first.error}): it will say {want} once the item replicates "
+                "there and the region serves again"
+            )
+            return
 
         def probe() -> tuple[bool, str]:
             answer = probe_health(region, url, ctx.http_get)

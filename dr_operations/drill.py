@@ -50,6 +50,12 @@ FIS_TEMPLATE = {
 # held to it); the DNS move is held to the stack's failover budget.
 AURORA_PROMOTION_SECONDS = 60.0
 POLL_SECONDS = 5.0
+# The DynamoDB marker is polled this often, so that its catch-up is measured to a quarter second (its budget
+# is a second); a consistent GetItem costs one read unit.
+MARKER_POLL_SECONDS = {"dynamodb": 0.25, "s3": 5.0}
+# How often the cut-connectivity drill reads who writes while the cut holds.
+CUT_POLL_SECONDS = 30.0
+DEFAULT_FAULT_SECONDS = 120.0
 FIS_STATES_DONE = ("completed", "stopped", "failed", "cancelled")
 DRILL_MARKER_PREFIX = "DRILL#"
 
@@ -90,13 +96,26 @@ class Figure:
     unit: str
     source: str
     budget: float | None = None
+    # A floor instead of a ceiling: the figure proves something only from this value up.
+    minimum: float | None = None
+
+    @property
+    def verdict(self) -> str | None:
+        """``overran`` (above the budget), ``short`` (below the minimum), ``within``, or None (no bound, or
+        not measured).
+        """
+        if self.value is None or (self.budget is None and self.minimum is None):
+            return None
+        if self.budget is not None and self.value > self.budget:
+            return "overran"
+        if self.minimum is not None and self.value < self.minimum:
+            return "short"
+        return "within"
 
     @property
     def over_budget(self) -> bool | None:
-        """Whether the figure overran its budget (None: no budget, or not measured)."""
-        if self.budget is None or self.value is None:
-            return None
-        return self.value > self.budget
+        """Whether the figure missed its bound (None: no bound, or not measured)."""
+        return None if self.verdict is None else self.verdict != "within"
 
 
 @dataclasses.dataclass
@@ -122,7 +141,9 @@ class DrillReport:
     def to_json(self) -> dict[str, Any]:
         """The JSON evidence."""
         document = dataclasses.asdict(self)
-        document["figures"] = [dataclasses.asdict(f) | {"over_budget": f.over_budget} for f in self.figures]
+        document["figures"] = [
+            dataclasses.asdict(f) | {"over_budget": f.over_budget, "verdict": f.verdict} for f in self.figures
+        ]
         document["schema"] = "drctl-drill/1"
         return document
 
@@ -146,6 +167,7 @@ class Drill:
         self.send_payment = send_payment
         self.reconcile_preview = reconcile_preview
         self.started = ctx.monotonic()
+        self.fault_started: float | None = None
         self.rollbacks: list[tuple[str, Callable[[], object]]] = []
         self.writer: str | None = None
         self.region = region or ""
@@ -264,14 +286,14 @@ class Drill:
             rpo = read_aurora_lag(ctx.aws, ctx.outputs, secondary_region=secondary, metric=RPO_LAG, now=now)
             self.figure(Figure(name=f"Aurora RPO lag {when}", value=rpo.value, unit="ms", source=rpo.source))
 
-    def wait(self, what: str, probe: Callable[[], bool], timeout: float) -> float:
-        """Seconds until ``probe`` holds; ``SafeStopError`` after ``timeout``."""
+    def wait(self, what: str, probe: Callable[[], bool], timeout: float, interval: float = POLL_SECONDS) -> float:
+        """Seconds until ``probe`` holds (to within ``interval``); ``SafeStopError`` after ``timeout``."""
         started = self.ctx.monotonic()
         while not probe():
             if self.ctx.monotonic() - started > timeout:
                 raise SafeStopError(f"{what}: not within {timeout:.0f} s")
-            self.ctx.sleep(POLL_SECONDS)
-        return round(self.ctx.monotonic() - started, 1)
+            self.ctx.sleep(interval)
+        return round(self.ctx.monotonic() - started, 2)
 
     # --- scenarios ------------------------------------------------------------------------------
     def switchover_and_back(self) -> None:
@@ -414,11 +436,13 @@ class Drill:
             experiment["id"] = str((response or {}).get("experiment", {}).get("id", "dry-run"))
             self.on_rollback("stop the experiment", lambda: self._stop(experiment["id"]))
             self.wait("the experiment running", lambda: self._experiment_state(experiment["id"]) == "running", 300)
+            # The fault lasts fault_seconds from here, not from the drill's start.
+            self.fault_started = ctx.monotonic()
             return f"experiment {experiment['id']} running ({template})"
 
         self.phase("start_fault", start)
         if self.scenario == "cut-connectivity":
-            self.phase("automation_declines", lambda: self._automation_declines(writer))
+            self.phase("automation_declines", lambda: self._automation_declines(writer, experiment["id"]))
         else:
             self.phase("write_marker", lambda: self._write_marker(writer, marker))
             self.phase("observe_pause", lambda: self._observe_pause(marker))
@@ -439,7 +463,8 @@ class Drill:
             self.ctx.aws.mutate(self.region, "fis", "stop_experiment", id=experiment_id)
 
     def _end(self, experiment_id: str) -> str:
-        self.ctx.sleep(max(0.0, self.fault_seconds - (self.ctx.monotonic() - self.started)))
+        began = self.started if self.fault_started is None else self.fault_started
+        self.ctx.sleep(max(0.0, self.fault_seconds - (self.ctx.monotonic() - began)))
         self._stop(experiment_id)
         self.wait("the experiment ending", lambda: self._experiment_state(experiment_id) in FIS_STATES_DONE, 600)
         return f"experiment {experiment_id}: {self._experiment_state(experiment_id)}"
@@ -507,45 +532,70 @@ class Drill:
         return f"the marker has not reached {self.region} after 30 s: replication is paused"
 
     def _catch_up(self, marker: dict[str, Any], ended: float) -> str:
-        self.wait(f"the marker reaching {self.region}", lambda: self._marker_arrived(marker), 1800)
-        seconds = round(self.ctx.monotonic() - ended, 1)
+        store = "dynamodb" if "dynamodb" in self.scenario else "s3"
+        interval = MARKER_POLL_SECONDS[store]
+        self.wait(f"the marker reaching {self.region}", lambda: self._marker_arrived(marker), 1800, interval)
+        seconds = round(self.ctx.monotonic() - ended, 2)
         self.figure(
             Figure(
-                name=f"catch-up after the pause ({'DynamoDB' if 'dynamodb' in self.scenario else 'S3'})",
+                name=f"catch-up after the pause ({'DynamoDB' if store == 'dynamodb' else 'S3'})",
                 value=seconds,
                 unit="s",
-                source="the marker written during the pause, polled in the paused region's replica",
-                budget=1.0 if "dynamodb" in self.scenario else 900.0,
+                source=f"the marker written during the pause, polled every {interval:g} s in the paused region's "
+                "replica",
+                budget=1.0 if store == "dynamodb" else 900.0,
             )
         )
-        return f"caught up {seconds:.1f} s after the experiment ended"
+        return f"caught up {seconds:.2f} s after the experiment ended"
 
-    def _automation_declines(self, writer: str) -> str:
-        ctx, region = self.ctx, self.region
-        self.ctx.sleep(min(self.fault_seconds, 120.0))
-        now = ctx.clock()
+    def _automation_declines(self, writer: str, experiment_id: str) -> str:
+        """Hold the cut at least as long as the automation needs to act (``databaseFailoverBudgetSeconds``),
+        reading who writes every 30 s: proof that a network partition of the VPCs does not move the writer
+        (the watchers probe the public API, another plane, and Aurora replicates outside the VPCs).
+        """
+        ctx = self.ctx
+        watcher = ctx.outputs.other(writer)  # the watcher that would fail over to its own region
+        began = self.started if self.fault_started is None else self.fault_started
+        held = 0.0
+        while True:
+            database = read_global_database(ctx.aws, ctx.outputs, sorted(ctx.outputs.regions))
+            held = round(ctx.monotonic() - began, 1)
+            if database.writer_region != writer or database.pending is not None:
+                raise SafeStopError(
+                    f"the writer moved during the cut ({database.writer_region}, pending {database.pending}): "
+                    "the automation acted on a network partition"
+                )
+            state = self._experiment_state(experiment_id)
+            if state != "running" or held >= self.fault_seconds:
+                break
+            ctx.sleep(min(CUT_POLL_SECONDS, self.fault_seconds - held))
         seen = read_metric(
             ctx.aws,
-            region,
+            watcher,
             namespace=NAMESPACE,
             metric=PEER_HEALTHY,
-            dimensions={"Region": region, "Peer": ctx.outputs.other(region)},
+            dimensions={"Region": watcher, "Peer": writer},
             statistic="Minimum",
             unit="",
-            now=now,
-            minutes=5,
+            now=ctx.clock(),
+            minutes=max(5, int(held // 60) + 1),
         )
-        latch = read_latch(ctx, region, via=region)
-        database = read_global_database(ctx.aws, ctx.outputs, [region])
-        if database.writer_region != writer or database.pending is not None:
-            raise SafeStopError(f"the writer moved during the cut ({database.writer_region}): the automation acted")
-        detail = (
-            f"writer unchanged ({writer}); {region}'s latch {latch}; peer seen healthy from {region}: "
-            f"{seen.value if seen.value is not None else 'no data'} "
-            "(the public API is another plane than the cut routes)"
+        latch = read_latch(ctx, watcher, via=watcher)
+        self.figure(
+            Figure(
+                name="cut held with the writer unchanged",
+                value=held,
+                unit="s",
+                source=f"DescribeGlobalClusters every {CUT_POLL_SECONDS:g} s while experiment {experiment_id} ran "
+                f"({state} at the end); at least the automation's decision time proves it declined",
+                minimum=float(ctx.outputs.database_failover_budget_seconds or 0) or None,
+            )
         )
-        self.figure(Figure(name="automation declined to fail over", value=1.0, unit="yes", source=detail))
-        return detail
+        return (
+            f"writer unchanged ({writer}) for {held:.0f} s of cut; {watcher}'s latch {latch}; the writer's /health "
+            f"as {watcher}'s watcher saw it (minimum of PeerHealthy): "
+            f"{seen.value if seen.value is not None else 'no data'}"
+        )
 
     def _verify_restored(self) -> str:
         ctx, region = self.ctx, self.region
@@ -625,18 +675,35 @@ def run_drill(
     scenario: str,
     *,
     region: str | None = None,
-    fault_seconds: float = 120.0,
+    fault_seconds: float | None = None,
     send_payment: PaymentSender | None = None,
     reconcile_preview: Callable[[], str] | None = None,
 ) -> DrillReport:
-    """Run ``scenario``; ``DrillRefusedError`` if it may not start. Never raises once it has started."""
+    """Run ``scenario``; ``DrillRefusedError`` if it may not start. Never raises once it has started.
+    ``fault_seconds`` defaults to 120 s; for cut-connectivity to the automation's decision time
+    (``databaseFailoverBudgetSeconds``) plus 60 s, and a shorter cut is refused: it would prove nothing.
+    """
     if scenario not in SCENARIOS:
         raise DrillRefusedError([f"unknown scenario {scenario!r} (one of {', '.join(SCENARIOS)})"])
+    if scenario == "cut-connectivity":
+        needed = ctx.outputs.database_failover_budget_seconds
+        if needed is None:
+            raise DrillRefusedError(
+                ["the outputs have no databaseFailoverBudgetSeconds (refresh the outputs file after pulumi up)"]
+            )
+        if fault_seconds is not None and fault_seconds < needed:
+            raise DrillRefusedError(
+                [
+                    f"cut-connectivity must hold the cut at least {needed} s (databaseFailoverBudgetSeconds, the "
+                    f"automation's decision time) to prove the automation declines; {fault_seconds:g} s is shorter"
+                ]
+            )
+        fault_seconds = float(needed + 60) if fault_seconds is None else fault_seconds
     drill = Drill(
         ctx,
         scenario,
         region=region,
-        fault_seconds=fault_seconds,
+        fault_seconds=DEFAULT_FAULT_SECONDS if fault_seconds is None else fault_seconds,
         send_payment=send_payment,
         reconcile_preview=reconcile_preview,
     )
@@ -687,16 +754,21 @@ def markdown(report: DrillReport) -> str:
         "",
         "## Figures against the budget",
         "",
-        "| figure | measured | budget | verdict | source |",
+        "| figure | measured | bound | verdict | source |",
         "|---|---|---|---|---|",
     ]
     for f in report.figures:
         measured = "no data" if f.value is None else f"{f.value:g} {f.unit}"
-        budget = "" if f.budget is None else f"{f.budget:g} {f.unit}"
-        verdict = {True: "**OVERRAN**", False: "within", None: ""}[f.over_budget]
-        lines.append(f"| {f.name} | {measured} | {budget} | {verdict} | {f.source} |")
+        bound = " ".join(
+            [
+                *([f"at most {f.budget:g} {f.unit}"] if f.budget is not None else []),
+                *([f"at least {f.minimum:g} {f.unit}"] if f.minimum is not None else []),
+            ]
+        )
+        verdict = {"overran": "**OVERRAN**", "short": "**SHORT**", "within": "within", None: ""}[f.verdict]
+        lines.append(f"| {f.name} | {measured} | {bound} | {verdict} | {f.source} |")
     overran = [f.name for f in report.figures if f.over_budget]
-    lines += ["", f"Phases that overran their budget: {', '.join(overran) if overran else 'none'}.", ""]
+    lines += ["", f"Figures that missed their bound: {', '.join(overran) if overran else 'none'}.", ""]
     if report.rollback or report.not_undone:
         lines += ["## Rollback", ""] + [f"- {r}" for r in report.rollback]
         lines += [f"- NOT UNDONE: {n}" for n in report.not_undone] + [""]

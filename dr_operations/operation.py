@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -144,6 +145,9 @@ class Run:
         except KeyboardInterrupt:
             record.status, record.detail = INTERRUPTED, "interrupted by the operator"
             raise
+        except Exception as error:
+            record.status, record.detail = STOPPED, f"internal error: {type(error).__name__}: {error}"
+            raise
         finally:
             record.seconds = round(self.ctx.monotonic() - started, 3)
             if record.status == PENDING:
@@ -181,7 +185,8 @@ def execute(
     body: Callable[[Run], str],
 ) -> OperationReport:
     """Run ``body`` (which returns the outcome: succeeded or nothing to do) and build the report.
-    Never raises for an AWS failure or Ctrl-C: they end the run as "stopped" or "interrupted".
+    Never raises: an AWS failure or any other error ends the run as "stopped" (an internal error keeps its
+    traceback in ``facts``), Ctrl-C as "interrupted".
     """
     run = Run(ctx, command=command, arguments=arguments)
     started_at, started = ctx.clock(), ctx.monotonic()
@@ -197,6 +202,11 @@ def execute(
         resume = ctx.command_line if stop.resume else None
     except KeyboardInterrupt:
         outcome, reason, resume = INTERRUPTED_OUTCOME, "interrupted by the operator", ctx.command_line
+    except Exception as error:  # pylint: disable=broad-exception-caught  # the run must still leave its record
+        # A defect of ours, not AWS's: the steps so far are idempotent, so the same command resumes once fixed.
+        outcome, resume = STOPPED_OUTCOME, ctx.command_line
+        reason = f"internal error ({type(error).__name__}: {error}): report it with the audit record"
+        run.facts["traceback"] = traceback.format_exc()
     ended_at = ctx.clock()
     return OperationReport(
         run_id=ctx.run_id,

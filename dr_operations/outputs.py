@@ -82,6 +82,9 @@ class StackOutputs:
     source: str
     drill_target: bool = False
     api_url: str | None = None
+    # Seconds from a writer's outage to the automation's failover completing (output
+    # databaseFailoverBudgetSeconds); None when the outputs predate it.
+    database_failover_budget_seconds: int | None = None
 
     def region(self, name: str) -> RegionResources:
         """The region called ``name``; ``OutputsError`` naming the stack's regions if it is not one."""
@@ -179,7 +182,12 @@ def parse_outputs(data: Mapping[str, Any], source: str = "outputs") -> StackOutp
         source=source,
         drill_target=data.get("drillTarget") == "true",
         api_url=data.get("apiUrl") or None,
+        database_failover_budget_seconds=_seconds(data.get("databaseFailoverBudgetSeconds")),
     )
+
+
+def _seconds(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def load_outputs(path: Path = DEFAULT_OUTPUTS_FILE) -> StackOutputs:

@@ -62,11 +62,9 @@ def authorizations(
     if key == ("rds", "CopyDBClusterSnapshot"):
         target = _rds(account, partition, region, "cluster-snapshot", str(params["TargetDBClusterSnapshotIdentifier"]))
         key_arn = str(params["KmsKeyId"])
-        via = context | {
-            "kms:ViaService": f"rds.{region}.amazonaws.com",
-            "kms:CallerAccount": account,
-            "kms:GrantIsForAWSResource": "true",
-        }
+        via = context | {"kms:ViaService": f"rds.{region}.amazonaws.com", "kms:CallerAccount": account}
+        # AWS sets kms:GrantIsForAWSResource on the grant operations only (KMS developer guide).
+        grant = via | {"kms:GrantIsForAWSResource": "true"}
         return [
             Authorization(
                 action="rds:CopyDBClusterSnapshot",
@@ -75,9 +73,12 @@ def authorizations(
             ),
             Authorization(action="rds:CopyDBClusterSnapshot", resource=target, context=context),
             *(
-                Authorization(action=action, resource=key_arn, context=via, resource_owner=f"key:{key_arn}")
-                for action in ("kms:CreateGrant", "kms:DescribeKey")
+                [Authorization(action="rds:AddTagsToResource", resource=target, context=context)]
+                if params.get("CopyTags") or params.get("Tags")
+                else []
             ),
+            Authorization(action="kms:CreateGrant", resource=key_arn, context=grant, resource_owner=f"key:{key_arn}"),
+            Authorization(action="kms:DescribeKey", resource=key_arn, context=via, resource_owner=f"key:{key_arn}"),
         ]
     if key == ("cloudwatch", "GetMetricData"):
         return [Authorization(action="cloudwatch:GetMetricData", resource="*", context=context)]

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import queue
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 PROBE_TIMEOUT_SECONDS = 3.0
+_T = TypeVar("_T")
 HEALTHY, UNHEALTHY, DRAINED, UNKNOWN = "healthy", "unhealthy", "drained", "unknown"
 
 
@@ -45,16 +48,58 @@ class HttpGetter(Protocol):
     def __call__(self, url: str, timeout: float) -> tuple[int, bytes]: ...
 
 
-def urllib_get(url: str, timeout: float) -> tuple[int, bytes]:
-    """The production getter: HTTPS only, no redirects followed silently."""
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as what it is (a 3xx, so not healthy), never followed: a probe or a payment
+    must reach the URL it names and nothing else.
+    """
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        del args, kwargs
+
+
+OPENER = urllib.request.build_opener(_RefuseRedirects)
+
+
+def within(seconds: float, work: Callable[[], _T]) -> _T:
+    """``work()``, or ``OSError`` once ``seconds`` have passed. urllib's timeout covers each socket operation
+    but not the name lookup (``getaddrinfo`` has none), so a resolver that hangs would hold the caller past
+    its budget; the lookup is left to finish on a daemon thread.
+    """
+    outcome: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            outcome.put((True, work()))
+        except BaseException as error:  # pylint: disable=broad-exception-caught  # handed to the caller
+            outcome.put((False, error))
+
+    threading.Thread(target=run, daemon=True, name="drctl-probe").start()
+    try:
+        ok, value = outcome.get(timeout=seconds)
+    except queue.Empty:
+        raise OSError(f"no answer within {seconds:g} s (name lookup or connection)") from None
+    if not ok:
+        raise value
+    result: _T = value
+    return result
+
+
+def urllib_get(url: str, timeout: float, opener: urllib.request.OpenerDirector = OPENER) -> tuple[int, bytes]:
+    """The production getter: HTTPS only, redirects answered as their 3xx status and not followed, the
+    whole call (name lookup included) within ``timeout`` seconds plus one.
+    """
     if not url.startswith("https://"):
         raise OSError(f"refusing to probe a non-HTTPS URL: {url}")
     request = urllib.request.Request(url, headers={"User-Agent": "drctl-probe"}, method="GET")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310  # nosec: https checked
-            return int(answer.status), bytes(answer.read(65536))
-    except urllib.error.HTTPError as error:
-        return int(error.code), bytes(error.read(65536))
+
+    def get() -> tuple[int, bytes]:
+        try:
+            with opener.open(request, timeout=timeout) as answer:
+                return int(answer.status), bytes(answer.read(65536))
+        except urllib.error.HTTPError as error:
+            return int(error.code), bytes(error.read(65536))
+
+    return within(timeout + 1.0, get)
 
 
 def probe_health(
@@ -145,7 +190,8 @@ class SystemResolver:
                     }
                     return frozenset(records), server
         except dns.exception.DNSException as error:
-            raise OSError(f"DNS: {error}") from error
+            # dnspython's own wording ("There is no SOA RR at the DNS root name...") means nothing at 3 a.m.
+            raise OSError(f"no DNS answer for {name} ({type(error).__name__})") from error
         raise OSError(f"no name server of {zone} answered")
 
 
@@ -179,11 +225,16 @@ def sigv4_poster(
         )
         SigV4Auth(credentials, "execute-api", region).add_auth(request)
         prepared = urllib.request.Request(url, data=data, headers=dict(request.headers.items()), method="POST")  # noqa: S310
+
+        def post() -> tuple[int, bytes]:
+            try:
+                with OPENER.open(prepared, timeout=timeout) as answer:
+                    return int(answer.status), bytes(answer.read(65536))
+            except urllib.error.HTTPError as error:
+                return int(error.code), bytes(error.read(65536))
+
         try:
-            with urllib.request.urlopen(prepared, timeout=timeout) as answer:  # noqa: S310  # nosec: https checked
-                status, raw = int(answer.status), bytes(answer.read(65536))
-        except urllib.error.HTTPError as error:
-            status, raw = int(error.code), bytes(error.read(65536))
+            status, raw = within(timeout + 1.0, post)
         except OSError as error:
             return 0, {"error": str(error)}
         try:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from dr_operations.audit import facts_json, identify_through
+from dr_operations.aws import AwsCallError
 from dr_operations.context import OperationContext
 from dr_operations.database import request_writer_move, wait_for_global_endpoint, wait_for_rejoin, wait_for_writer
 from dr_operations.drain import set_control
@@ -292,9 +294,7 @@ def _preserve(ctx: OperationContext, run: Run, region: str) -> None:
     """Steps ``find_unplanned_failover_snapshots`` and ``copy_lost_writes_snapshot`` in ``region``."""
     cluster_id = ctx.outputs.region(region).aurora_cluster_id
     with run.step("find_unplanned_failover_snapshots") as step:
-        snapshots = ctx.aws.read(region, "rds", "describe_db_cluster_snapshots", DBClusterIdentifier=cluster_id)[
-            "DBClusterSnapshots"
-        ]
+        snapshots = _cluster_snapshots(ctx, region, cluster_id)
         sources = [s for s in snapshots if str(s["DBClusterSnapshotIdentifier"]).startswith(UNPLANNED_SNAPSHOT_PREFIX)]
         existing = {str(s["DBClusterSnapshotIdentifier"]) for s in snapshots}
         run.facts["unplanned_failover_snapshots"] = [str(s["DBClusterSnapshotIdentifier"]) for s in sources]
@@ -310,17 +310,42 @@ def _preserve(ctx: OperationContext, run: Run, region: str) -> None:
                 continue
             if source.get("Status") != "available":
                 raise SafeStopError(f"{source_id} is {source.get('Status')}: run again when it is available")
-            ctx.aws.mutate(
-                region,
-                "rds",
-                "copy_db_cluster_snapshot",
-                SourceDBClusterSnapshotIdentifier=str(source["DBClusterSnapshotArn"]),
-                TargetDBClusterSnapshotIdentifier=copy_id,
-                KmsKeyId=ctx.outputs.region(region).kms_key_arn,
-                CopyTags=True,
-            )
-            (step.would_do if ctx.dry_run else step.done)(f"{source_id} -> {copy_id} (manual: kept until deleted)")
+            try:
+                ctx.aws.mutate(
+                    region,
+                    "rds",
+                    "copy_db_cluster_snapshot",
+                    SourceDBClusterSnapshotIdentifier=str(source["DBClusterSnapshotArn"]),
+                    TargetDBClusterSnapshotIdentifier=copy_id,
+                    KmsKeyId=ctx.outputs.region(region).kms_key_arn,
+                    CopyTags=True,
+                )
+            except AwsCallError as error:
+                # A copy started by an earlier, interrupted run (or listed after our read): the same outcome.
+                if error.code != "DBClusterSnapshotAlreadyExistsFault":
+                    raise
+                step.already_done(f"{copy_id} exists (AWS: {error.code})")
+            else:
+                (step.would_do if ctx.dry_run else step.done)(f"{source_id} -> {copy_id} (manual: kept until deleted)")
         run.facts.setdefault("restore_recipes", []).append(restore_recipe(ctx, region, copy_id))
+
+
+def _cluster_snapshots(ctx: OperationContext, region: str, cluster_id: str) -> list[dict[str, Any]]:
+    """Every snapshot of the cluster, all pages (AWS returns at most 100 per call)."""
+    snapshots: list[dict[str, Any]] = []
+    marker: str | None = None
+    while True:
+        page = ctx.aws.read(
+            region,
+            "rds",
+            "describe_db_cluster_snapshots",
+            DBClusterIdentifier=cluster_id,
+            **({"Marker": marker} if marker else {}),
+        )
+        snapshots += page.get("DBClusterSnapshots", [])
+        marker = page.get("Marker")
+        if not marker:
+            return snapshots
 
 
 def restore_recipe(ctx: OperationContext, region: str, snapshot_id: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import math
 import os
 import shlex
 import sys
@@ -42,7 +43,7 @@ from dr_operations.recovery import (
     preview_failover,
     switchover,
 )
-from dr_operations.status import read_status
+from dr_operations.status import UNKNOWN_EXIT, read_status
 from dr_operations.watcher import arm
 from drctl.render import console, progress_printer, render_report, render_status, to_json
 
@@ -105,10 +106,21 @@ def _common(parser: argparse.ArgumentParser, *, mutating: bool) -> None:
         )
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds above zero is needed")
+    return value
+
+
 def _timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="how long to wait for AWS before stopping with a resume command (default: %(default)g)",
@@ -166,7 +178,10 @@ def register(commands: Any) -> None:
     drill.add_argument("scenario", choices=SCENARIOS)
     drill.add_argument("--region", metavar="REGION", help="the region to exercise (default: per scenario)")
     drill.add_argument(
-        "--fault-seconds", type=float, default=120.0, metavar="SECONDS", help="how long a fault lasts (default: 120)"
+        "--fault-seconds",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="how long a fault lasts (default: 120; cut-connectivity: the automation's decision time plus 60)",
     )
     drill.add_argument(
         "--config", type=Path, metavar="FILE", help="the stack file: the switchover drill previews drctl reconcile"
@@ -222,27 +237,38 @@ def _region(outputs: StackOutputs, name: str | None, what: str) -> str:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
-    """Run one operations command; return its exit code."""
+    """Run one operations command; return its exit code. Every run that got as far as reading the outputs
+    leaves an audit record (a refused or interrupted one locally at least).
+    """
     out, err = console(), console(stderr=True)
     try:
         outputs = load_outputs(args.outputs)
         ctx = _context(args, outputs, err)
-        ctx.command_line = shlex.join(["drctl", *argv])
-        if args.command == "drill":
-            return _drill(args, ctx, out)
-        if args.command == "status":
-            status = read_status(ctx, use_route53=not args.no_route53)
-            if args.json:
-                print(to_json(status.to_json()))
-            else:
-                render_status(status, out)
-            write_audit(ctx.aws, outputs, _status_report(ctx, status), region=None, local_dir=args.audit_dir)
-            return status.exit_code
-        report = _mutating(args, ctx, outputs, err)
     except (OutputsError, UsageError) as error:
         print(f"drctl {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    audit = write_audit(ctx.aws, outputs, report, region=_audit_region(args, outputs, report), local_dir=args.audit_dir)
+    ctx.command_line = shlex.join(["drctl", *argv])
+    try:
+        if args.command == "drill":
+            return _drill(args, ctx, out)
+        if args.command == "status":
+            return _status(args, ctx, out, err)
+        report = _mutating(args, ctx, outputs, err)
+    except UsageError as error:
+        print(f"drctl {args.command}: {error}", file=sys.stderr)
+        _local_record(args, ctx, outcome_error=SafeStopError(f"refused: {error}", resume=False))
+        return EXIT_USAGE
+    try:
+        audit = write_audit(
+            ctx.aws, outputs, report, region=_audit_region(args, outputs, report), local_dir=args.audit_dir
+        )
+    except KeyboardInterrupt:
+        print(
+            f"drctl {args.command}: {report.outcome}; interrupted while writing the audit record: the local copy "
+            f"(written first) is in {args.audit_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_STOPPED
     if args.json:
         print(to_json(report.to_json() | {"audit": audit.__dict__}))
     else:
@@ -252,6 +278,40 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     for problem in audit.errors:
         print(f"drctl {args.command}: warning: {problem}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_STOPPED
+
+
+def _status(args: argparse.Namespace, ctx: OperationContext, out: Any, err: Any) -> int:
+    if not args.json:
+        err.print(
+            f"reading {' and '.join(sorted(ctx.outputs.regions))}"
+            + ("" if args.no_route53 else ", Route 53's API (us-east-1)")
+            + " and DNS; a region that does not answer is given up on after its call timeouts",
+            highlight=False,
+        )
+    try:
+        status = read_status(ctx, use_route53=not args.no_route53)
+    except KeyboardInterrupt:
+        print("drctl status: interrupted: cannot tell", file=sys.stderr)
+        _local_record(args, ctx, outcome_error=KeyboardInterrupt())
+        return UNKNOWN_EXIT
+    if args.json:
+        print(to_json(status.to_json()))
+    else:
+        render_status(status, out)
+    write_audit(ctx.aws, ctx.outputs, _status_report(ctx, status), region=None, local_dir=args.audit_dir)
+    return status.exit_code
+
+
+def _local_record(args: argparse.Namespace, ctx: OperationContext, *, outcome_error: BaseException) -> None:
+    """The local audit record of a run that was refused or interrupted before its report existed."""
+
+    def body(run: Run) -> str:
+        del run
+        raise outcome_error
+
+    arguments = {k: str(v) for k, v in vars(args).items() if k not in ("func", "outputs", "audit_dir")}
+    report = execute(ctx, command=args.command, arguments=arguments, body=body)
+    write_audit(ctx.aws, ctx.outputs, report, region=None, local_dir=args.audit_dir)
 
 
 def _drill(args: argparse.Namespace, ctx: OperationContext, out: Any) -> int:
@@ -269,6 +329,7 @@ def _drill(args: argparse.Namespace, ctx: OperationContext, out: Any) -> int:
         )
     except DrillRefusedError as error:
         print(f"drctl drill: refused: {error}", file=sys.stderr)
+        _local_record(args, ctx, outcome_error=SafeStopError(f"refused: {error}", resume=False))
         return EXIT_STOPPED
     evidence = write_evidence(ctx, report, local_dir=args.evidence_dir)
     if args.json:
@@ -324,7 +385,12 @@ def _mutating(args: argparse.Namespace, ctx: OperationContext, outputs: StackOut
 def _confirm_failover(ctx: OperationContext, target: str, err: Any) -> bool:
     if not sys.stdin.isatty() and WIRING.read_line is input:
         raise UsageError("a failover needs a typed confirmation: run it on a terminal, or pass --yes")
-    preview = preview_failover(ctx, target)
+    try:
+        preview = preview_failover(ctx, target)
+    except SafeStopError as stop:
+        # The failover itself reads the same and stops with this reason, resumable, and its audit record.
+        err.print(f"cannot show what the failover would lose: {stop.reason}", highlight=False)
+        return False
     err.print(
         f"[bold]Failover of the global database to {target}[/bold] ({preview.failed_region} will not be called).\n"
         f"Writer now: {preview.writer_region or 'none'}; pending: {preview.pending or 'nothing'}; "
@@ -332,7 +398,10 @@ def _confirm_failover(ctx: OperationContext, target: str, err: Any) -> bool:
         f"Last RPO lag: {preview.last_rpo_lag.describe()}: roughly the committed writes this failover loses.\n"
         "Losing them is a decision for the payments lead, not for the on-call engineer alone."
     )
-    answer = WIRING.read_line(f'Type "{preview.confirmation_phrase}" to continue: ')
+    try:
+        answer = WIRING.read_line(f'Type "{preview.confirmation_phrase}" to continue: ')
+    except (EOFError, KeyboardInterrupt):
+        return False
     return answer.strip() == preview.confirmation_phrase
 
 
@@ -354,6 +423,7 @@ def _status_report(ctx: OperationContext, status: Any) -> OperationReport:
 
     def body(status_run: Run) -> str:
         status_run.after["status"] = status.to_json()
+        status_run.facts |= {"verdict": status.verdict, "exit_code": status.exit_code}
         return SUCCEEDED
 
     return execute(ctx, command="status", arguments={}, body=body)

@@ -142,12 +142,29 @@ def operator_policy(scope: DrScope) -> dict[str, Any]:
             "Condition": scope.in_regions(),
         },
         {
-            # A copy encrypted with the region's key: RDS creates a grant for itself.
+            # CopyTags on the copy is tag-on-create: RDS authorizes it as AddTagsToResource on the new snapshot.
+            "Sid": "TagLostWritesCopies",
+            "Effect": "Allow",
+            "Action": ["rds:AddTagsToResource"],
+            "Resource": [s for s in snapshots if ":cluster-snapshot:lost-writes-" in s],
+            "Condition": scope.in_regions(),
+        },
+        {
+            # A copy encrypted with the region's key: RDS creates a grant for itself. AWS sets
+            # kms:GrantIsForAWSResource only on the grant operations (KMS developer guide, "Controlling access
+            # to grants"), so DescribeKey, which RDS also calls, gets its own statement without it.
             "Sid": "EncryptSnapshotCopies",
             "Effect": "Allow",
-            "Action": ["kms:CreateGrant", "kms:DescribeKey"],
+            "Action": ["kms:CreateGrant"],
             "Resource": list(scope.key_arns),
             "Condition": _via(scope, "rds") | {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            "Sid": "DescribeSnapshotKeys",
+            "Effect": "Allow",
+            "Action": ["kms:DescribeKey"],
+            "Resource": list(scope.key_arns),
+            "Condition": _via(scope, "rds"),
         },
         {
             # The drain and fence flags and the automation's latches are items of the global table; the

@@ -157,3 +157,80 @@ def test_cli_drill_runs_writes_evidence_and_refuses_non_targets(
     drill_world.put_lag(SECONDARY, 9000, minutes_ago=0.1)
     assert drctl_run(outputs, "drill", "switchover-and-back") == 1
     assert "refused: not healthy now" in capsys.readouterr().err
+
+
+def test_cli_failover_on_a_terminal_when_the_target_cannot_be_read_stops_with_an_audit_record(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, outputs = drctl
+    world.unreachable |= {PRIMARY, SECONDARY}
+    monkeypatch.setattr(operate.WIRING, "read_line", lambda prompt: pytest.fail("asked to confirm blind"))
+    assert drctl_run(outputs, "failover", "--to", SECONDARY, "--allow-data-loss") == 1
+    captured = capsys.readouterr()
+    assert "cannot show what the failover would lose" in captured.err
+    assert "stopped" in captured.out
+    records = list(Path(".drctl/audit").glob("*-failover.json"))
+    assert records, "the stopped failover left no audit record"
+    assert json.loads(records[0].read_text(encoding="utf-8"))["outcome"] == "stopped"
+
+
+def test_cli_failover_confirmation_closed_or_interrupted_is_not_a_yes(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, outputs = drctl
+    world.unreachable.add(PRIMARY)
+    for error in (EOFError, KeyboardInterrupt):
+
+        def closed(prompt: str, error: type[BaseException] = error) -> str:
+            raise error
+
+        monkeypatch.setattr(operate.WIRING, "read_line", closed)
+        assert drctl_run(outputs, "failover", "--to", SECONDARY, "--allow-data-loss") == 1
+        assert "not confirmed" in capsys.readouterr().out
+    assert world.db.requests == []
+
+
+def test_cli_refused_runs_and_an_interrupted_status_leave_a_local_audit_record(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, outputs = drctl
+    assert drctl_run(outputs, "failover", "--to", SECONDARY) == 2
+    refused = json.loads(next(Path(".drctl/audit").glob("*-failover.json")).read_text(encoding="utf-8"))
+    assert refused["outcome"] == "stopped"
+    assert "--allow-data-loss is required" in refused["reason"]
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(operate, "read_status", interrupted)
+    assert drctl_run(outputs, "status") == 2
+    assert "interrupted: cannot tell" in capsys.readouterr().err
+    record = json.loads(next(Path(".drctl/audit").glob("*-status.json")).read_text(encoding="utf-8"))
+    assert record["outcome"] == "interrupted"
+
+
+def test_cli_internal_error_stops_the_run_with_its_traceback_in_the_record(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, outputs = drctl
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a defect")
+
+    monkeypatch.setattr("dr_operations.recovery.request_writer_move", broken)
+    assert drctl_run(outputs, "switchover", "--to", SECONDARY) == 1
+    assert "internal error (TypeError: a defect)" in capsys.readouterr().out
+    record = json.loads(next(Path(".drctl/audit").glob("*-switchover.json")).read_text(encoding="utf-8"))
+    assert "TypeError: a defect" in record["facts"]["traceback"]
+    assert record["resume_command"] == f"drctl switchover --outputs {outputs} --to {SECONDARY}"
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "soon"])
+def test_cli_seconds_must_be_a_positive_number(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    _, outputs = drctl
+    with pytest.raises(SystemExit) as exited:
+        drctl_run(outputs, "switchover", "--to", SECONDARY, "--timeout", value)
+    assert exited.value.code == 2
+    assert "--timeout" in capsys.readouterr().err

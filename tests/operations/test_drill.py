@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from dr_operations.drill import DrillRefusedError, markdown, run_drill, timeline, write_evidence
+from dr_operations.drill import DrillRefusedError, Figure, markdown, run_drill, timeline, write_evidence
 from dr_operations.names import NAMESPACE, PEER_HEALTHY
 from tests.operations.world import PRIMARY, SECONDARY, World
 
@@ -126,13 +126,47 @@ def test_drill_cut_connectivity_shows_the_automation_declined(drill_world: World
             }
         ],
     )
-    report = run_drill(drill_world.context(), "cut-connectivity", fault_seconds=60)
+    report = run_drill(drill_world.context(), "cut-connectivity")
     assert report.outcome == "succeeded", (report.reason, phases(report))
-    declined = next(f for f in report.figures if f.name == "automation declined to fail over")
-    assert "writer unchanged (us-east-1)" in declined.source
-    assert "latch armed" in declined.source
+    held = next(f for f in report.figures if f.name == "cut held with the writer unchanged")
+    budget = drill_world.outputs.database_failover_budget_seconds
+    assert budget is not None
+    assert held.minimum == budget
+    assert held.value is not None
+    assert held.value >= budget, f"the cut lasted {held.value} s, less than {budget} s"
+    assert held.verdict == "within"
+    declined = next(p for p in report.phases if p.name == "automation_declines").detail
+    assert "writer unchanged (us-east-1)" in declined
+    assert "latch armed" in declined
     assert drill_world.db.requests == []
     assert "own route table again" in next(p for p in report.phases if p.name == "verify_restored").detail
+
+
+def test_drill_cut_connectivity_shorter_than_the_decision_time_is_refused(drill_world: World) -> None:
+    with pytest.raises(DrillRefusedError, match=r"at least \d+ s \(databaseFailoverBudgetSeconds"):
+        run_drill(drill_world.context(), "cut-connectivity", fault_seconds=60)
+    assert drill_world.fis.experiments == {}, "no experiment started"
+
+
+def test_drill_cut_connectivity_fails_when_the_writer_moves(drill_world: World) -> None:
+    sleep = drill_world.sleep
+
+    def sleep_then_fail_over(seconds: float) -> None:
+        sleep(seconds)
+        if drill_world.fis.experiments and drill_world.db.writer == PRIMARY:
+            drill_world.db.promoted(SECONDARY, data_loss=True)  # the automation (wrongly) acted on the partition
+
+    drill_world.sleep = sleep_then_fail_over  # type: ignore[method-assign]
+    report = run_drill(drill_world.context(), "cut-connectivity")
+    assert report.outcome == "failed"
+    assert "the writer moved during the cut" in report.reason
+
+
+def test_drill_figure_with_a_minimum_is_short_below_it() -> None:
+    figure = Figure(name="cut", value=100.0, unit="s", source="test", minimum=570.0)
+    assert figure.verdict == "short"
+    assert figure.over_budget is True
+    assert Figure(name="cut", value=600.0, unit="s", source="test", minimum=570.0).verdict == "within"
 
 
 def test_drill_timeline_and_markdown_flag_overruns(drill_world: World) -> None:
@@ -140,5 +174,5 @@ def test_drill_timeline_and_markdown_flag_overruns(drill_world: World) -> None:
     report.figures[0] = type(report.figures[0])(name="slow", value=500.0, unit="s", source="test", budget=110.0)
     text = markdown(report)
     assert "**OVERRAN**" in text
-    assert "Phases that overran their budget: slow." in text
+    assert "Figures that missed their bound: slow." in text
     assert timeline(report).startswith("```mermaid\ngantt")

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from dr_operations.audit import write_audit
+from dr_operations.control import ControlState
 from dr_operations.drain import drain, undrain
 from dr_operations.operation import DRY_RUN, NOTHING_TO_DO, STOPPED_OUTCOME, SUCCEEDED, StepRecord
 from dr_operations.recovery import failback, failover, lost_writes_snapshot_id, preserve_lost_writes, switchover
@@ -190,7 +191,51 @@ def test_drain_of_an_unreachable_region_writes_through_the_other(world: World) -
     assert report.facts["control_written_via"] == SECONDARY
     assert statuses(report.steps)["verify_health_follows"] == "skipped"
     assert world.control_item(PRIMARY, SECONDARY) is not None
-    assert not [c for c in context.aws.calls_to([PRIMARY]) if c.mutating]
+    assert context.aws.calls_to([PRIMARY]) == [], "the region being drained was called"
+
+
+def test_drain_writes_through_the_other_region_first(world: World) -> None:
+    context = world.context()
+    report = drain(context, PRIMARY, fence=False, reason="maintenance")
+    assert report.outcome == SUCCEEDED, report.reason
+    assert report.facts["control_written_via"] == SECONDARY
+    assert not [c for c in context.aws.calls_to([PRIMARY]) if c.mutating], "the drain was written in us-east-1"
+    assert statuses(report.steps)["verify_health_follows"] == "done", "us-east-1 answers: its /health is watched"
+    assert world.health_status(PRIMARY)[1]["status"] == "drained"
+
+
+def test_undrain_wins_over_a_fence_still_replicating(world: World) -> None:
+    world.unreachable.add(PRIMARY)
+    world.auto_replicate = False
+    assert failover(world.context(), SECONDARY, allow_data_loss=True, confirmed=True).outcome == SUCCEEDED
+    # us-east-1 is back, but the failover's fence (written in us-east-2) has not reached its replica yet.
+    world.unreachable.discard(PRIMARY)
+    assert world.control_item(PRIMARY, PRIMARY) is None
+    lifted = undrain(world.context(), PRIMARY, reason="serve in both")
+    assert lifted.outcome in (SUCCEEDED, NOTHING_TO_DO), lifted.reason
+    world.replicate()
+    item = world.control_item(PRIMARY, PRIMARY)
+    assert item is not None
+    assert not item["fenced"]["BOOL"], f"the fence in flight undid the undrain: {item}"
+    assert world.health_status(PRIMARY)[1]["status"] == "healthy"
+
+
+def test_failover_serves_in_the_target_over_a_drain_still_replicating(world: World) -> None:
+    # An older drain of us-east-2, written through us-east-1 just before us-east-1 failed, is still in flight:
+    # only us-east-1's replica holds it when the failover reads us-east-2's.
+    world.auto_replicate = False
+    older = ControlState(
+        region=SECONDARY, drained=True, fenced=True, reason="exercise", updated_at="2026-01-01T00:00:00.000Z"
+    )
+    boto3.client("dynamodb", region_name=PRIMARY).put_item(TableName=world.outputs.table_name, Item=older.to_item())
+    world.unreachable.add(PRIMARY)
+    report = failover(world.context(), SECONDARY, allow_data_loss=True, confirmed=True)
+    assert report.outcome == SUCCEEDED, report.reason
+    world.unreachable.discard(PRIMARY)
+    world.replicate()
+    item = world.control_item(SECONDARY, SECONDARY)
+    assert item is not None
+    assert not item["drained"]["BOOL"], f"the old drain came back on the new writer: {item}"
 
 
 def test_failback_preserves_lost_writes_switches_and_lifts_the_drain(world: World) -> None:
@@ -220,6 +265,36 @@ def test_preserve_lost_writes_is_idempotent_and_waits_for_an_available_snapshot(
     world.db.snapshots[PRIMARY][0]["Status"] = "available"
     assert preserve_lost_writes(world.context(), PRIMARY).outcome == SUCCEEDED
     assert preserve_lost_writes(world.context(), PRIMARY).outcome == NOTHING_TO_DO
+
+
+def test_preserve_lost_writes_reads_every_page_of_snapshots(world: World) -> None:
+    member = world.db.members[PRIMARY]
+    for n in range(5):
+        world.db.snapshots[PRIMARY].append(world.db._snapshot(member, f"manual-{n}", "manual", "available"))
+    world.db.add_unplanned_snapshot(PRIMARY)
+    world.db.snapshot_page_size = 2
+    assert preserve_lost_writes(world.context(), PRIMARY).outcome == SUCCEEDED
+    assert [kind for kind, _ in world.db.requests] == ["copy"], "the snapshot on the last page was missed"
+    assert preserve_lost_writes(world.context(), PRIMARY).outcome == NOTHING_TO_DO, "the copy on page 4 was missed"
+
+
+def test_preserve_lost_writes_takes_a_copy_aws_already_has_as_done(world: World) -> None:
+    source = world.db.add_unplanned_snapshot(PRIMARY)
+    assert preserve_lost_writes(world.context(), PRIMARY).outcome == SUCCEEDED
+    world.db.hidden_snapshots.add(lost_writes_snapshot_id(source))  # listed late: the copy AWS already has
+    again = preserve_lost_writes(world.context(), PRIMARY)
+    assert again.outcome == NOTHING_TO_DO, (again.reason, statuses(again.steps))
+    copy = next(s.detail for s in again.steps if s.name == "copy_lost_writes_snapshot")
+    assert "DBClusterSnapshotAlreadyExistsFault" in copy
+
+
+def test_switchover_to_a_target_whose_move_is_being_cancelled_stops_resumable(world: World) -> None:
+    world.db.pending = Pending("switchover", PRIMARY, SECONDARY, 3, False, status="cancelling")
+    report = switchover(world.context("drctl switchover --to us-east-2"), SECONDARY)
+    assert report.outcome == STOPPED_OUTCOME
+    assert "being cancelled" in report.reason
+    assert report.resume_command == "drctl switchover --to us-east-2"
+    assert world.db.requests == []
 
 
 def test_lost_writes_snapshot_id_is_a_valid_identifier() -> None:

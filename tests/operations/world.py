@@ -65,6 +65,7 @@ class Pending:
     target: str
     ticks: int
     data_loss: bool
+    status: str | None = None  # FailoverState.Status; None: "failing-over" or "pending" by kind
 
 
 class GlobalDatabaseSim:
@@ -93,6 +94,8 @@ class GlobalDatabaseSim:
         self._endpoint_countdown = 0
         self._rejoin: tuple[str, int] | None = None
         self.snapshots: dict[str, list[dict[str, Any]]] = {region: [] for region in self.members}
+        self.snapshot_page_size = 100
+        self.hidden_snapshots: set[str] = set()
         self.requests: list[tuple[str, dict[str, Any]]] = []
 
     # --- the passage of time ------------------------------------------------------------------------
@@ -165,7 +168,7 @@ class GlobalDatabaseSim:
         }
         if self.pending is not None:
             cluster["FailoverState"] = {
-                "Status": "failing-over" if self.pending.data_loss else "pending",
+                "Status": self.pending.status or ("failing-over" if self.pending.data_loss else "pending"),
                 "FromDbClusterArn": self.members[self.pending.source].arn,
                 "ToDbClusterArn": self.members[self.pending.target].arn,
                 "IsDataLossAllowed": self.pending.data_loss,
@@ -250,8 +253,19 @@ class GlobalDatabaseSim:
         }
 
     def describe_db_cluster_snapshots(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Pages of ``snapshot_page_size`` (AWS: 100 at most), continued by ``Marker``; ``hidden_snapshots``
+        are not listed yet (a copy another run started a moment ago).
+        """
         wanted = params.get("DBClusterIdentifier")
-        return {"DBClusterSnapshots": [s for s in self.snapshots[region] if s["DBClusterIdentifier"] == wanted]}
+        found = [
+            s
+            for s in self.snapshots[region]
+            if s["DBClusterIdentifier"] == wanted and s["DBClusterSnapshotIdentifier"] not in self.hidden_snapshots
+        ]
+        start = int(params.get("Marker") or 0)
+        page = found[start : start + self.snapshot_page_size]
+        more = start + self.snapshot_page_size < len(found)
+        return {"DBClusterSnapshots": page, **({"Marker": str(start + self.snapshot_page_size)} if more else {})}
 
     def copy_db_cluster_snapshot(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         self.requests.append(("copy", {"region": region, **params}))
@@ -443,8 +457,10 @@ class World:
             boto3.client("sns", region_name=region).create_topic(Name=resources.topic_arn.rsplit(":", 1)[-1])
 
     def now(self) -> datetime.datetime:
-        """The world's wall clock: real time at the start, advanced by every ``sleep``."""
-        return self.started + datetime.timedelta(seconds=self.monotonic_now)
+        """The world's wall clock: real time at the start, advanced by every ``sleep`` and by 1 ms per AWS call
+        (so that two writes of one item never carry the same time, as with real calls and last writer wins).
+        """
+        return self.started + datetime.timedelta(seconds=self.monotonic_now, milliseconds=self.call_count)
 
     def put_lag(self, region: str, value_ms: float, *, minutes_ago: float = 1.0) -> None:
         """Publish an RPO lag datapoint for ``region``'s cluster, as a secondary would."""
