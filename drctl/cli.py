@@ -28,10 +28,12 @@ EXIT_NONCOMPLIANT = 1
 EXIT_USAGE = 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="drctl", description=__doc__.split("\n\n", maxsplit=1)[0] if __doc__ else None
-    )
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """drctl's whole command line, a new parser each call. ``parser_class`` is used for it and every
+    subcommand's parser (argparse's default for subparsers): ``drctl.docs_cli`` passes one that raises
+    instead of exiting, to check the documents' commands.
+    """
+    parser = parser_class(prog="drctl", description=__doc__.split("\n\n", maxsplit=1)[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plan = commands.add_parser(
         "plan",
@@ -153,7 +155,7 @@ def _write_artifacts(args: argparse.Namespace, plan: Plan, estimate: cost.Estima
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drctl`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(arguments)
+    args = build_parser().parse_args(arguments)
     if getattr(args, "handler", None) is not None:
         return int(args.handler(args))
     if args.command == "plan":
