@@ -5,11 +5,12 @@ changes nothing on disk.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from drctl.artifacts import ArtifactError, check_writable
+from drctl.artifacts import ArtifactError, check_writable, write_artifact
 
 
 def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -62,3 +63,12 @@ def test_check_writable_refuses_a_virtual_file_system(target: str) -> None:
     # As root os.access() would say yes here: only trying to create a file tells.
     with pytest.raises(ArtifactError, match=f"^cannot write {target}: "):
         check_writable(Path(target))
+
+
+def test_write_artifact_still_refuses_a_path_that_became_unwritable(tmp_path: Path) -> None:
+    # The check before the plan cannot hold a path for later: a folder made there meanwhile is still refused.
+    target = tmp_path / "plan.json"
+    check_writable(target)
+    target.mkdir()
+    with pytest.raises(ArtifactError, match=f"^cannot write {re.escape(str(target))}: Is a directory$"):
+        write_artifact(target, "{}")
