@@ -32,8 +32,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# --fail-on: a score of 9.0 still passes with errors in it (E1101 in lib/components/drills.py did);
+# an error or fatal message fails the check whatever the score.
 pylint: install
-	$(BIN)/pylint --fail-under=9.0 lib drctl dr_operations functions/payment_validator functions/watcher policy tests scripts tap.py
+	$(BIN)/pylint --fail-under=9.0 --fail-on=E,F lib drctl dr_operations functions/payment_validator functions/watcher policy tests scripts tap.py
 
 # Branch coverage of every first-party package (pyproject.toml [tool.coverage.run] source_pkgs).
 # The live tests (tests/integration) run against the moto world built from the plan; against a real

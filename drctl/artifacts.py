@@ -4,6 +4,9 @@ generated blocks it keeps up to date inside hand-written Markdown such as the RE
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
 from pathlib import Path
 
 
@@ -21,6 +24,32 @@ def write_artifact(path: Path, text: str) -> None:
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise ArtifactError(f"cannot write {path}: {reason}") from None
+
+
+def check_writable(path: Path) -> None:
+    """Raise ``ArtifactError`` (the line ``write_artifact`` would give) when ``path`` cannot be written, so
+    that a command refuses a bad output path at once rather than after its work. Changes nothing: an
+    existing file is opened for appending and closed unwritten; otherwise a probe file is created in the
+    nearest existing folder and removed (the folders ``write_artifact`` would create are not created).
+
+    Asking the file system rather than ``os.access`` is deliberate: as root ``access`` says yes to
+    virtual file systems such as /proc, where creating a file still fails.
+    """
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if path.exists():
+            with path.open("ab"):
+                return
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{os.strerror(errno.ENOTDIR)} ({folder})")
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".drctl-write-check-"):
+            pass
+    except OSError as error:
+        raise ArtifactError(f"cannot write {path}: {error.strerror or type(error).__name__}") from None
 
 
 def markers(name: str) -> tuple[str, str]:

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drctl import cost, cost_rules, diagram, operate, reconcile
-from drctl.artifacts import ArtifactError, write_artifact, write_markdown_block
+from drctl.artifacts import ArtifactError, check_writable, write_artifact, write_markdown_block
 from drctl.harness import REPO_ROOT, Plan, run_plan
-from drctl.stackfile import StackFileError, read_stack_file
+from drctl.stackfile import StackFile, StackFileError, read_stack_file
 from drctl.summary import check_compliance, render, render_compliance, to_json_text
-from lib.config import ConfigError, load_config
+from lib.config import ConfigError, StackConfig, load_config
 from policy.offline import Report
 
 DEFAULT_STACK_FILE = REPO_ROOT / "Pulumi.example.yaml"
@@ -28,10 +28,12 @@ EXIT_NONCOMPLIANT = 1
 EXIT_USAGE = 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="drctl", description=__doc__.split("\n\n", maxsplit=1)[0] if __doc__ else None
-    )
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """drctl's whole command line, a new parser each call. ``parser_class`` is used for it and every
+    subcommand's parser (argparse's default for subparsers): ``drctl.docs_cli`` passes one that raises
+    instead of exiting, to check the documents' commands.
+    """
+    parser = parser_class(prog="drctl", description=__doc__.split("\n\n", maxsplit=1)[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plan = commands.add_parser(
         "plan",
@@ -71,16 +73,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _plan(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
+class _UsageError(Exception):
+    """Bad input found before the plan runs; ``str()`` is the message (exit 2)."""
+
+
+def _inputs(args: argparse.Namespace) -> tuple[StackFile, StackConfig]:
+    """The stack file and its validated config, the output paths checked; ``_UsageError`` otherwise."""
     try:
         stack_file = read_stack_file(args.config)
         config = load_config(stack_file.raw, os.environ)
+        _check_output_paths(args)
     except StackFileError as error:
-        print(f"drctl plan: cannot read {args.config}:\n{error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError(f"{error.headline(args.config)}\n{error}") from None
     except ConfigError as error:
-        print(f"drctl plan: {args.config}: {error}", file=sys.stderr)
+        raise _UsageError(f"{args.config}: {error}") from None
+    except ArtifactError as error:
+        raise _UsageError(str(error)) from None
+    return stack_file, config
+
+
+def _plan(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        stack_file, config = _inputs(args)
+    except _UsageError as error:
+        print(f"drctl plan: {error}", file=sys.stderr)
         return EXIT_USAGE
     plan = run_plan(config, stack_file.raw, stack=args.stack or stack_file.stack)
     compliance = check_compliance(plan)
@@ -111,6 +128,18 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_output_paths(args: argparse.Namespace) -> None:
+    """Every path the plan will be written to, checked before the plan runs (it takes seconds): a path
+    that cannot be written is refused at once with ``ArtifactError``, not after the work.
+    """
+    if args.json is not None:
+        check_writable(args.json)
+    for path in args.diagram or []:
+        diagram.check_diagram_path(path)
+    if args.cost_markdown is not None:
+        check_writable(args.cost_markdown)
+
+
 def _write_artifacts(args: argparse.Namespace, plan: Plan, estimate: cost.Estimate, compliance: Report) -> None:
     """plan.json (with the estimate under ``cost``), the pictures and the cost table; ``ArtifactError``
     (one line) when a path cannot be written.
@@ -126,7 +155,7 @@ def _write_artifacts(args: argparse.Namespace, plan: Plan, estimate: cost.Estima
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drctl`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(arguments)
+    args = build_parser().parse_args(arguments)
     if getattr(args, "handler", None) is not None:
         return int(args.handler(args))
     if args.command == "plan":

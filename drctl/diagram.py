@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from drctl.artifacts import ArtifactError, write_artifact, write_markdown_block
+from drctl.artifacts import ArtifactError, check_writable, write_artifact, write_markdown_block
 from drctl.harness import Plan, PlannedResource
 
 DIAGRAM_BLOCK = "diagram"
@@ -326,6 +326,20 @@ def markdown(plan: Plan) -> str:
     return f"```mermaid\n{mermaid(plan)}```"
 
 
+def _refuse_svg(path: Path) -> None:
+    if path.suffix == ".svg":
+        raise ArtifactError(
+            f"cannot write {path}: SVG needs a Mermaid renderer, and none that is pure Python is installed; "
+            "write .mmd or .md (GitHub renders the Mermaid block)"
+        )
+
+
+def check_diagram_path(path: Path) -> None:
+    """Raise ``ArtifactError`` now if ``write_diagram`` could not write ``path`` (SVG, or not writable)."""
+    _refuse_svg(path)
+    check_writable(path)
+
+
 def write_diagram(plan: Plan, path: Path) -> None:
     """Write the picture to ``path``: into the ``drctl:diagram`` block of a Markdown file (``.md``),
     or as plain Mermaid text (any other name, e.g. ``.mmd``). SVG is refused: no pure-Python Mermaid
@@ -333,11 +347,7 @@ def write_diagram(plan: Plan, path: Path) -> None:
 
     Raises ``ArtifactError`` with a one-line reason.
     """
-    if path.suffix == ".svg":
-        raise ArtifactError(
-            f"cannot write {path}: SVG needs a Mermaid renderer, and none that is pure Python is installed; "
-            "write .mmd or .md (GitHub renders the Mermaid block)"
-        )
+    _refuse_svg(path)
     if path.suffix == ".md":
         write_markdown_block(path, DIAGRAM_BLOCK, markdown(plan))
     else:

@@ -5,6 +5,14 @@ parameter of the operation or a global option, booleans take no value and other 
 
 A command that the API would refuse fails here, not at 3 a.m. Used by ``tests/unit/test_docs_cli.py``.
 
+The ``drctl`` commands of the same documents are checked against drctl's own parser
+(``drctl.cli.build_parser``): the subcommand exists, every option is one of its options, choices are
+valid. In the documents' notation ``[--option]`` is an option that may be given (it is checked as given),
+an ALL-CAPS word (``REGION``, ``SCENARIO``) or a ``<placeholder>`` stands for any valid value, and an
+inline code span may name a command without its required arguments or an option without its value
+(``drctl failover``, ``drctl plan --diagram``); a fenced code block is a command to run, and must be
+complete. A leading ``$`` prompt is skipped; ``drctl plan: ...`` is drctl's output, not a command.
+
 What is extracted: every ``aws <service> <command> ...`` in a fenced code block or an inline code
 span of the Markdown, after joining ``\\``-continued lines, dropping ``#`` comments, replacing
 ``$(...)`` substitutions (whose own ``aws`` commands are checked too), ``<placeholder>``s and shell
@@ -13,13 +21,14 @@ variables by stand-in values, and splitting at ``;``, ``&&``, ``||`` and ``|``.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import botocore.session
 from botocore import xform_name
@@ -102,6 +111,7 @@ class DocCommand:
 class _Snippet:
     line: int
     text: str
+    fenced: bool = False
 
 
 def code_snippets(markdown: str) -> Iterator[_Snippet]:
@@ -121,7 +131,7 @@ def code_snippets(markdown: str) -> Iterator[_Snippet]:
             continue
         if fence is not None:
             if stripped.startswith(fence):
-                yield _Snippet(start, "\n".join(block))
+                yield _Snippet(start, "\n".join(block), fenced=True)
                 fence = None
             else:
                 block.append(line)
@@ -160,18 +170,27 @@ def _substitutions(text: str) -> tuple[str, list[str]]:
 
 
 def _open_quote(text: str) -> str | None:
-    """The quote character still open at the end of ``text`` (shell rules), or None."""
+    """The quote character still open at the end of ``text`` (shell rules), or None. A ``#`` comment
+    (outside quotes, at the start of a word) runs to the end of its line: an apostrophe in it opens nothing.
+    """
     quote: str | None = None
     escaped = False
+    comment = False
+    previous = "\n"
     for char in text:
-        if escaped:
+        if comment:
+            comment = char != "\n"
+        elif escaped:
             escaped = False
         elif char == "\\" and quote != "'":
             escaped = True
+        elif quote is None and char == "#" and previous.isspace():
+            comment = True
         elif quote is None and char in "'\"":
             quote = char
         elif char == quote:
             quote = None
+        previous = char
     return quote
 
 
@@ -391,6 +410,88 @@ def _problems(
     for required in shape.required_members if shape is not None else []:
         if required not in given:
             yield f"missing required --{xform_name(required, '-')} ({required})"
+
+
+@dataclasses.dataclass(frozen=True)
+class DrctlCommand:
+    """One ``drctl`` command found in a document, with what drctl's parser says is wrong with it."""
+
+    path: str
+    line: int
+    text: str
+    problems: tuple[str, ...]
+
+    @property
+    def where(self) -> str:
+        """``file:line``."""
+        return f"{self.path}:{self.line}"
+
+
+# A word that stands for a value in the documents' notation: REGION, SCENARIO, or a <placeholder>.
+_STAND_IN = re.compile(rf"^(?:[A-Z][A-Z0-9_]*|{PLACEHOLDER})$")
+_INVALID_CHOICE = re.compile(r"argument [^:]+: invalid choice: '(?P<word>[^']*)' \(choose from '(?P<first>[^']*)'")
+_MISSING_REQUIRED = "the following arguments are required:"
+_NO_VALUE = ": expected one argument"
+
+
+class _ParserError(Exception):
+    """What argparse would print before exiting 2."""
+
+
+class _CheckingParser(argparse.ArgumentParser):
+    """drctl's parser, raising its complaint instead of printing it and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ParserError(message)
+
+
+def _drctl_parser() -> argparse.ArgumentParser:
+    # pylint: disable-next=import-outside-toplevel
+    from drctl.cli import build_parser  # noqa: PLC0415  # drctl.cli imports the Pulumi harness: only when asked
+
+    return build_parser(parser_class=_CheckingParser)
+
+
+def drctl_commands(path: Path, root: Path | None = None) -> list[DrctlCommand]:
+    """Every ``drctl`` command of the Markdown file ``path``, checked against drctl's parser."""
+    shown = str(path.relative_to(root)) if root is not None else str(path)
+    found: list[DrctlCommand] = []
+    for snippet in code_snippets(path.read_text(encoding="utf-8")):
+        for line, logical in _logical_lines(snippet):
+            flattened, _ = _substitutions(logical)
+            for words in _words(flattened):
+                start = 1 if words[:1] == ["$"] else 0  # a shell prompt
+                while start < len(words) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[start]):
+                    start += 1
+                command = words[start:]
+                # Bare ``drctl`` is its name; ``drctl plan: ...`` is its output (its messages' prefix).
+                if command[:1] == ["drctl"] and len(command) > 1 and not command[1].endswith(":"):
+                    found.append(check_drctl(shown, line, command, complete=snippet.fenced))
+    return found
+
+
+def check_drctl(path: str, line: int, words: list[str], *, complete: bool) -> DrctlCommand:
+    """Check one ``drctl ...`` command (its words, ``drctl`` first) against drctl's parser. ``complete``:
+    required arguments must be there (a command to run), else a mention may leave them out. A stand-in
+    for a choice is replaced by the first valid choice and the rest checked again (one word at a time).
+    """
+    text = " ".join(words)
+    arguments = [word.strip("[]") for word in words[1:]]
+    arguments = [word for word in arguments if word not in ("", "...", "…")]
+    while True:
+        try:
+            _drctl_parser().parse_args(arguments)
+        except _ParserError as error:
+            message = str(error)
+            choice = _INVALID_CHOICE.match(message)
+            if choice and _STAND_IN.match(choice["word"]) and not _STAND_IN.match(choice["first"]):
+                # A stand-in for one of the choices: check the rest with the first choice in its place.
+                arguments[arguments.index(choice["word"])] = choice["first"]
+                continue
+            if not complete and (message.startswith(_MISSING_REQUIRED) or message.endswith(_NO_VALUE)):
+                return DrctlCommand(path, line, text, ())
+            return DrctlCommand(path, line, text, (message,))
+        return DrctlCommand(path, line, text, ())
 
 
 def documents(root: Path) -> list[Path]:

@@ -167,7 +167,7 @@ def _load(path: Path, env: Mapping[str, str], text: str | None = None) -> tuple[
                 stack_file = read_stack_file(copy)
         return load_config(stack_file.raw, env), stack_file.raw, stack_file.stack
     except StackFileError as error:
-        raise ReconcileError(f"cannot read {path}:\n{error}") from None
+        raise ReconcileError(f"{error.headline(path)}\n{error}") from None
     except ConfigError as error:
         raise ReconcileError(f"{path}: {error}") from None
 

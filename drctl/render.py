@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -30,6 +31,22 @@ def progress_printer(out: Console) -> Any:
     return show
 
 
+def _table(title: str, columns: Sequence[str], *, regions: Iterable[str] = (), show_lines: bool = False) -> Table:
+    """A table whose ``region`` column (if any) always shows whole region names, never cut or wrapped,
+    and whose other columns wrap and fold long words (ARNs, bucket names) rather than cut them: at 80
+    columns (a small terminal, or any pipe, where rich assumes 80) an ellipsis could hide the one
+    fact an operator needs, and ``us-eas…`` names no region.
+    """
+    table = Table(title=title, show_lines=show_lines)
+    widest = max((len(region) for region in regions), default=0)
+    for column in columns:
+        if column == "region":
+            table.add_column(column, no_wrap=True, min_width=max(widest, len(column)))
+        else:
+            table.add_column(column, overflow="fold")
+    return table
+
+
 def _mark(ok: bool | None) -> str:
     return {True: "[green]ok[/green]", False: "[red]NO[/red]", None: "[yellow]?[/yellow]"}[ok]
 
@@ -37,9 +54,11 @@ def _mark(ok: bool | None) -> str:
 def render_status(status: StackStatus, out: Console) -> None:
     """``drctl status`` for people: one table per concern, every figure with its source, then the verdict."""
     database = status.database
-    table = Table(title="Aurora global database", show_lines=False)
-    for column in ("region", "member", "sync", "engine", "instances", "cluster"):
-        table.add_column(column)
+    table = _table(
+        "Aurora global database",
+        ("region", "member", "sync", "engine", "instances", "cluster"),
+        regions=status.regions,
+    )
     if database is not None:
         for region, member in sorted(database.members.items()):
             table.add_row(
@@ -63,18 +82,47 @@ def render_status(status: StackStatus, out: Console) -> None:
     for label, reading in (("RPO lag", status.rpo_lag), ("replication lag", status.replication_lag)):
         out.print(f"{label}: {reading.describe() if reading else 'not read (writer unknown)'}")
 
-    regions = Table(title="Regions")
-    for column in (
-        "region",
-        "reachable",
-        "/health",
-        "drain (own replica)",
-        "drain (other replica)",
-        "DynamoDB",
-        "S3",
-        "alarms",
-    ):
-        regions.add_column(column)
+    out.print(_regions_table(status))
+    if status.check_views is not None:
+        for region, view in sorted(status.check_views.items()):
+            healthy = f"{view.healthy_checkers}/{view.checkers}"
+            out.print(f"Route 53 HTTPS check {region}: {healthy} checkers healthy ({view.source})")
+    else:
+        out.print("Route 53's API did not answer: health seen by direct /health probes only")
+    if status.dns is not None:
+        where = status.dns.region or status.dns.error or "unknown"
+        out.print(f"{status.dns.name} resolves to {where} ({status.dns.source})")
+    checks = _table(
+        f"Switchover to {status.switchover_target or '?'}: {'GO' if status.switchover_go else 'NO-GO'}",
+        ("check", "", "seen"),
+    )
+    for check in status.switchover_checks:
+        checks.add_row(check.name, _mark(check.ok), check.detail)
+    out.print(checks)
+    out.print(f"A failover now would lose {status.data_loss_if_failover}.")
+    for problem in status.problems:
+        out.print(f"[yellow]- {problem}[/yellow]")
+    colour = {0: "green", 1: "yellow", 2: "red"}[status.exit_code]
+    out.print(f"[bold {colour}]{status.verdict}[/bold {colour}] (writer: {status.writer_region or 'unknown'})")
+
+
+def _regions_table(status: StackStatus) -> Table:
+    """One row per region: reachability, /health, drain flags as both replicas hold them, replication, alarms."""
+    regions = _table(
+        "Regions",
+        (
+            "region",
+            "reachable",
+            "/health",
+            "drain (own replica)",
+            "drain (other replica)",
+            "DynamoDB",
+            "S3",
+            "alarms",
+        ),
+        regions=status.regions,
+        show_lines=True,  # a region's row spans many lines at 80 columns: rule them apart
+    )
     for region, state in sorted(status.regions.items()):
         dynamo = "unknown"
         if state.table is not None:
@@ -95,44 +143,21 @@ def render_status(status: StackStatus, out: Console) -> None:
             s3 or "unknown",
             ", ".join(state.alarms) if state.alarms else ("none" if state.alarms is not None else "unknown"),
         )
-    out.print(regions)
-    if status.check_views is not None:
-        for region, view in sorted(status.check_views.items()):
-            healthy = f"{view.healthy_checkers}/{view.checkers}"
-            out.print(f"Route 53 HTTPS check {region}: {healthy} checkers healthy ({view.source})")
-    else:
-        out.print("Route 53's API did not answer: health seen by direct /health probes only")
-    if status.dns is not None:
-        where = status.dns.region or status.dns.error or "unknown"
-        out.print(f"{status.dns.name} resolves to {where} ({status.dns.source})")
-    checks = Table(
-        title=f"Switchover to {status.switchover_target or '?'}: {'GO' if status.switchover_go else 'NO-GO'}"
-    )
-    checks.add_column("check")
-    checks.add_column("")
-    checks.add_column("seen")
-    for check in status.switchover_checks:
-        checks.add_row(check.name, _mark(check.ok), check.detail)
-    out.print(checks)
-    out.print(f"A failover now would lose {status.data_loss_if_failover}.")
-    for problem in status.problems:
-        out.print(f"[yellow]- {problem}[/yellow]")
-    colour = {0: "green", 1: "yellow", 2: "red"}[status.exit_code]
-    out.print(f"[bold {colour}]{status.verdict}[/bold {colour}] (writer: {status.writer_region or 'unknown'})")
+    return regions
 
 
 def render_report(report: OperationReport, out: Console) -> None:
     """A mutating command's steps with their timings, the outcome and, after a stop, how to resume."""
-    table = Table(title=f"drctl {report.command} ({report.run_id})")
-    for column in ("step", "status", "seconds", "detail"):
-        table.add_column(column)
+    table = _table(f"drctl {report.command} ({report.run_id})", ("step", "status", "seconds", "detail"))
     for step in report.steps:
         table.add_row(step.name, step.status, f"{step.seconds:.1f}", step.detail)
     out.print(table)
     if report.planned_calls:
-        planned = Table(title="Mutating calls a real run would make (none was made)")
-        for column in ("region", "call", "parameters"):
-            planned.add_column(column)
+        planned = _table(
+            "Mutating calls a real run would make (none was made)",
+            ("region", "call", "parameters"),
+            regions=[call.region for call in report.planned_calls],
+        )
         for call in report.planned_calls:
             planned.add_row(
                 call.region, f"{call.service}:{call.operation}", json.dumps(call.params, sort_keys=True, default=str)

@@ -25,11 +25,24 @@ class StackFile:
 
 
 class StackFileError(Exception):
-    """The stack file cannot be read; ``problems`` say why, by key."""
+    """The stack file cannot be read (``readable`` False: missing, a permission, not UTF-8) or was read
+    and is not a valid stack config (not YAML, not a mapping, a value refused); ``problems`` say why, by
+    key, one ``  - `` line each in ``str()``.
+    """
 
-    def __init__(self, problems: list[ConfigProblem]) -> None:
+    def __init__(self, problems: list[ConfigProblem], *, readable: bool = True) -> None:
         self.problems = problems
+        self.readable = readable
         super().__init__("\n".join(f"  - {p}" for p in problems))
+
+    def headline(self, path: Path | str) -> str:
+        """The line above the problems: ``cannot read PATH:`` only when the file could not be read;
+        otherwise ``PATH: invalid stack configuration (N problems):``, as ``lib.config.ConfigError`` says it.
+        """
+        if not self.readable:
+            return f"cannot read {path}:"
+        count = len(self.problems)
+        return f"{path}: invalid stack configuration ({count} problem{'s' if count != 1 else ''}):"
 
 
 def stack_name_of(path: Path) -> str:
@@ -113,9 +126,9 @@ def read_stack_file(path: Path) -> StackFile:
         document = yaml.safe_load(text)
         written = _plain_scalars(text)
     except FileNotFoundError:
-        raise StackFileError([ConfigProblem(where, "no such stack file")]) from None
+        raise StackFileError([ConfigProblem(where, "no such stack file")], readable=False) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise StackFileError([ConfigProblem(where, f"cannot be read ({error})")]) from None
+        raise StackFileError([ConfigProblem(where, f"cannot be read ({error})")], readable=False) from None
     except yaml.YAMLError as error:
         raise StackFileError([ConfigProblem(where, f"is not valid YAML ({error})")]) from None
     if document is None:

@@ -38,6 +38,23 @@ EXPERIMENTS = ("dynamodb-pause", "s3-pause", "cut-connectivity")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class _Experiment:
+    """One FIS experiment template: its action, the action's target (selected under ``target_key``, the
+    key the action's reference names) and the action's parameters.
+
+    Named fields rather than a tuple per experiment: pylint's inference of a nested tuple unpacked in a
+    ``for`` over ``dict.items()`` misaligns the elements (pylint-dev/pylint#5113) and reported a str
+    and a non-mapping where mypy (and the code) had the dicts.
+    """
+
+    name: str
+    action_id: str
+    target_key: str
+    target: aws.fis.ExperimentTemplateTargetArgs
+    parameters: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DrillScope:
     """The resolved ARNs the experiments act on in ``region``."""
 
@@ -258,47 +275,66 @@ class DrillTemplates(pulumi.ComponentResource):
             )
             for subnet in args.subnet_ids
         ]
-        specs: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
-            "dynamodb-pause": (
-                "Tables",
-                {"resource_type": "aws:dynamodb:global-table", "resource_arns": [args.table_arn]},
-                {"duration": duration},
+        experiments = (
+            _Experiment(
+                name="dynamodb-pause",
+                action_id=DYNAMODB_PAUSE,
+                target_key="Tables",
+                target=aws.fis.ExperimentTemplateTargetArgs(
+                    name="targets",
+                    selection_mode="ALL",
+                    resource_type="aws:dynamodb:global-table",
+                    resource_arns=[args.table_arn],
+                ),
+                parameters={"duration": duration},
             ),
-            "s3-pause": (
-                "Buckets",
-                {
-                    "resource_type": "aws:s3:bucket",
-                    "resource_tags": [
-                        {"key": "Environment", "value": args.environment},
-                        {"key": "Region", "value": region},
+            _Experiment(
+                name="s3-pause",
+                action_id=S3_PAUSE,
+                target_key="Buckets",
+                target=aws.fis.ExperimentTemplateTargetArgs(
+                    name="targets",
+                    selection_mode="ALL",
+                    resource_type="aws:s3:bucket",
+                    resource_tags=[
+                        aws.fis.ExperimentTemplateTargetResourceTagArgs(key="Environment", value=args.environment),
+                        aws.fis.ExperimentTemplateTargetResourceTagArgs(key="Region", value=region),
                     ],
-                },
-                {"duration": duration, "region": args.peer},
+                ),
+                parameters={"duration": duration, "region": args.peer},
             ),
-            "cut-connectivity": (
-                "Subnets",
-                {"resource_type": "aws:ec2:subnet", "resource_arns": subnet_arns},
-                {"duration": duration, "region": args.peer},
+            _Experiment(
+                name="cut-connectivity",
+                action_id=CUT_CONNECTIVITY,
+                target_key="Subnets",
+                target=aws.fis.ExperimentTemplateTargetArgs(
+                    name="targets",
+                    selection_mode="ALL",
+                    resource_type="aws:ec2:subnet",
+                    resource_arns=subnet_arns,
+                ),
+                parameters={"duration": duration, "region": args.peer},
             ),
-        }
-        action_ids = {"dynamodb-pause": DYNAMODB_PAUSE, "s3-pause": S3_PAUSE, "cut-connectivity": CUT_CONNECTIVITY}
+        )
         self.template_ids = {}
-        for experiment, (key, target, parameters) in specs.items():
+        for experiment in experiments:
             template = aws.fis.ExperimentTemplate(
-                f"{region}-drill-{experiment}",
-                description=f"Payments DR drill in {region}: {experiment} (towards {args.peer}), at most {duration}",
+                f"{region}-drill-{experiment.name}",
+                description=(
+                    f"Payments DR drill in {region}: {experiment.name} (towards {args.peer}), at most {duration}"
+                ),
                 actions=[
                     {
-                        "name": experiment.replace("-", "_"),
-                        "action_id": action_ids[experiment],
-                        "parameters": [{"key": k, "value": v} for k, v in parameters.items()],
-                        "target": {"key": key, "value": "targets"},
+                        "name": experiment.name.replace("-", "_"),
+                        "action_id": experiment.action_id,
+                        "parameters": [{"key": k, "value": v} for k, v in experiment.parameters.items()],
+                        "target": {"key": experiment.target_key, "value": "targets"},
                     }
                 ],
-                targets=[aws.fis.ExperimentTemplateTargetArgs(name="targets", selection_mode="ALL", **target)],
-                tags={"Name": namer.regional(f"drill-{experiment}", region)},
+                targets=[experiment.target],
+                tags={"Name": namer.regional(f"drill-{experiment.name}", region)},
                 **common,
                 opts=after_policy,
             )
-            self.template_ids[experiment] = template.id
+            self.template_ids[experiment.name] = template.id
         self.register_outputs({f"{k}TemplateId": v for k, v in self.template_ids.items()})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from drctl.docs_cli import DocCommand, aws_commands, check, documents
+from drctl.docs_cli import DocCommand, DrctlCommand, aws_commands, check, documents, drctl_commands
 from drctl.harness import REPO_ROOT
 
 # Commands known to be wrong and left as they are for now, with the reason. The runbook is being
@@ -29,6 +29,34 @@ def test_docs_cli_command_is_accepted_by_the_api(command: DocCommand) -> None:
     if (command.path, f"{command.service} {command.command}") in ALLOWED:
         pytest.xfail(ALLOWED[(command.path, f"{command.service} {command.command}")])
     assert not command.problems, f"{command.where}: {command.text}\n  " + "\n  ".join(command.problems)
+
+
+def _documented_drctl() -> list[DrctlCommand]:
+    return [command for path in documents(REPO_ROOT) for command in drctl_commands(path, REPO_ROOT)]
+
+
+DOCUMENTED_DRCTL = _documented_drctl()
+
+
+@pytest.mark.parametrize("command", DOCUMENTED_DRCTL, ids=[f"{c.where} {c.text}" for c in DOCUMENTED_DRCTL])
+def test_docs_drctl_command_is_accepted_by_drctls_parser(command: DrctlCommand) -> None:
+    assert not command.problems, f"{command.where}: {command.text}\n  " + "\n  ".join(command.problems)
+
+
+def test_docs_drctl_runbook_gives_every_operations_command() -> None:
+    subcommands = {c.text.split()[1] for c in DOCUMENTED_DRCTL if c.path == "docs/runbook.md"}
+    assert {
+        "status",
+        "switchover",
+        "failover",
+        "preserve-lost-writes",
+        "drain",
+        "undrain",
+        "reconcile",
+        "failback",
+        "automation",
+        "drill",
+    } <= subcommands, subcommands
 
 
 def test_docs_cli_finds_the_commands_of_each_document() -> None:
@@ -154,3 +182,53 @@ def test_docs_cli_documents_are_the_readme_and_docs() -> None:
     names = [p.relative_to(REPO_ROOT).as_posix() for p in documents(REPO_ROOT)]
     assert names[0] == "README.md"
     assert "docs/runbook.md" in names
+
+
+def drctl_of(markdown: str, tmp_path: Path) -> list[DrctlCommand]:
+    """The checked ``drctl`` commands of a Markdown text."""
+    path = tmp_path / "doc.md"
+    path.write_text(markdown)
+    return drctl_commands(path, tmp_path)
+
+
+def test_docs_drctl_reads_notation_mentions_and_output(tmp_path: Path) -> None:
+    markdown = """Run `drctl status [--json] [--no-route53]`, or just `drctl`; `drctl failover` names a command,
+`drctl plan --diagram` an option, `drctl drill SCENARIO` any scenario and `drctl drain <region>` any region.
+
+```bash
+$ ENVIRONMENT_SUFFIX=x drctl plan --config Pulumi.<stack>.yaml   # the stack's file: an apostrophe in a comment
+drctl automation disarm us-east-1 --reason "drill"
+drctl plan: Pulumi.example.yaml: invalid stack configuration (1 problem):
+```
+"""
+    found = drctl_of(markdown, tmp_path)
+    assert [(c.line, c.text) for c in found] == [
+        (1, "drctl status [--json] [--no-route53]"),
+        (1, "drctl failover"),
+        (2, "drctl plan --diagram"),
+        (2, "drctl drill SCENARIO"),
+        (2, "drctl drain PLACEHOLDER"),
+        (5, "drctl plan --config Pulumi.PLACEHOLDER.yaml"),
+        (6, "drctl automation disarm us-east-1 --reason drill"),
+    ]
+    assert all(not c.problems for c in found), [(c.text, c.problems) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "fragment"),
+    [
+        ("`drctl statuz`", "invalid choice: 'statuz'"),
+        ("`drctl status --no-route-53`", "unrecognized arguments: --no-route-53"),
+        ("`drctl drill blackout`", "invalid choice: 'blackout'"),
+        ("`drctl automation disable us-east-2`", "invalid choice: 'disable'"),
+        ("`drctl drill SCENARIO --fault-minutes 3`", "unrecognized arguments: --fault-minutes 3"),
+        ("```\ndrctl failover --allow-data-loss\n```", "the following arguments are required: --to"),
+        ("```\ndrctl plan --diagram\n```", "argument --diagram: expected one argument"),
+        ("```\ndrctl automation disarm\n```", "the following arguments are required: REGION"),
+        ("```\ndrctl drain us-east-1 --timeout 5\n```", "unrecognized arguments: --timeout 5"),
+    ],
+)
+def test_docs_drctl_finds_what_the_parser_would_refuse(markdown: str, fragment: str, tmp_path: Path) -> None:
+    found = drctl_of(markdown, tmp_path)
+    assert len(found) == 1, found
+    assert any(fragment in problem for problem in found[0].problems), found[0].problems

@@ -70,24 +70,36 @@ def test_plan_reports_stack_file_problems(
 
 
 @pytest.mark.parametrize(
-    ("content", "fragment"),
+    ("content", "fragment", "heading"),
     [
-        (None, "no such stack file"),
-        ("config: [unclosed", "is not valid YAML"),
-        ("- a list", "must be a mapping with a 'config' key"),
-        ("config: 3", "must be a mapping of keys to values"),
-        ("config:\n  TapStack:databaseSecretName:\n    secure: AAAB", "is encrypted"),
-        ("config:\n  other:key: 1", "unknown namespace 'other'"),
+        (None, "no such stack file", "cannot read {path}:"),
+        (b"config:\n  TapStack:apiStageName: \xff\n", "cannot be read ('utf-8' codec", "cannot read {path}:"),
+        ("config: [unclosed", "is not valid YAML", "{path}: invalid stack configuration (1 problem):"),
+        ("- a list", "must be a mapping with a 'config' key", "{path}: invalid stack configuration (1 problem):"),
+        ("config: 3", "must be a mapping of keys to values", "{path}: invalid stack configuration (1 problem):"),
+        (
+            "config:\n  TapStack:databaseSecretName:\n    secure: AAAB",
+            "is encrypted",
+            "{path}: invalid stack configuration (1 problem):",
+        ),
+        (
+            "config:\n  other:key: 1\n  TapStack:apiStageName: 1",
+            "unknown namespace 'other'",
+            "{path}: invalid stack configuration (2 problems):",
+        ),
     ],
 )
-def test_plan_unreadable_stack_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, fragment: str
+def test_plan_bad_stack_file_says_whether_it_was_unreadable_or_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | bytes | None, fragment: str, heading: str
 ) -> None:
     stack_file = tmp_path / "Pulumi.x.yaml"
-    if content is not None:
+    if isinstance(content, bytes):
+        stack_file.write_bytes(content)
+    elif content is not None:
         stack_file.write_text(content)
     code, _, err = run(["plan", "--config", str(stack_file)], capsys)
     assert code == 2
+    assert err.startswith(f"drctl plan: {heading.format(path=stack_file)}\n  - "), err
     assert fragment in err
     assert "Traceback" not in err
 
@@ -154,19 +166,35 @@ def test_plan_requires_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "COMMAND" in capsys.readouterr().err
 
 
+def _no_plan(*_: Any, **__: Any) -> None:
+    raise AssertionError("the plan ran although an output path could not be written")
+
+
 @pytest.mark.parametrize("option", ["--json", "--diagram", "--cost-markdown"])
-@pytest.mark.parametrize("where", ["directory", "/proc/drctl-test/out"])
-def test_plan_unwritable_output_is_one_line_and_exit_2(
+@pytest.mark.parametrize("where", ["directory", "/proc/drctl-test/out", "/proc/x", "under-a-file"])
+def test_plan_unwritable_output_is_refused_before_planning(
     option: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ENVIRONMENT_SUFFIX", raising=False)
-    target = str(tmp_path) if where == "directory" else where
+    # The plan takes seconds (15 s for the example stack): a bad path must be refused before it runs.
+    monkeypatch.setattr("drctl.cli.run_plan", _no_plan)
+    (tmp_path / "a-file").write_text("x")
+    target = {"directory": str(tmp_path), "under-a-file": str(tmp_path / "a-file" / "out.md")}.get(where, where)
     code, out, err = run(["plan", "--quiet", option, target], capsys)
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1, err
-    assert re.match(f"drctl plan: cannot (write|read) {re.escape(target)}: ", err), err
+    assert re.match(f"drctl plan: cannot write {re.escape(target)}: ", err), err
     assert "Traceback" not in err
+
+
+def test_plan_svg_diagram_is_refused_before_planning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("drctl.cli.run_plan", _no_plan)
+    code, out, err = run(["plan", "--diagram", str(tmp_path / "picture.svg")], capsys)
+    assert (code, out) == (2, "")
+    assert "SVG needs a Mermaid renderer" in err
 
 
 def test_plan_quiet_prints_the_anchor_warning_on_stderr(
@@ -203,6 +231,8 @@ def test_plan_unquoted_engine_version_is_refused(
     stack_file.write_text(f"config:\n  TapStack:databaseSecretName: s\n  TapStack:auroraEngineVersion: {yaml_value}\n")
     code, out, err = run(["plan", "--config", str(stack_file)], capsys)
     assert (code, out) == (2, "")
+    # The file was read: the config in it is invalid (not "cannot read").
+    assert err.startswith(f"drctl plan: {stack_file}: invalid stack configuration (1 problem):\n"), err
     assert f"TapStack:auroraEngineVersion: {fragment}" in err
 
 

@@ -7,6 +7,7 @@ import difflib
 import functools
 import io
 import json
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -179,13 +180,17 @@ def test_reconcile_swap_keeps_quotes_and_comments() -> None:
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(None, "no such stack file"), ("config: [unclosed", "is not valid YAML"), ("config: {}\n", "databaseSecretName")],
+    [
+        (None, "^{path}: no such stack file$"),
+        ("config: [unclosed", "^{path}: invalid stack configuration \\(1 problem\\):\n.*is not valid YAML"),
+        ("config: {}\n", "databaseSecretName"),
+    ],
 )
 def test_reconcile_bad_stack_file_is_a_usage_error(tmp_path: Path, content: str | None, fragment: str) -> None:
     path = tmp_path / "Pulumi.bad.yaml"
     if content is not None:
         path.write_text(content)
-    with pytest.raises(ReconcileError, match=fragment):
+    with pytest.raises(ReconcileError, match=re.compile(fragment.format(path=re.escape(str(path))), re.DOTALL)):
         reconcile(path, env=ENV, planner=cached_planner)
 
 
