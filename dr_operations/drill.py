@@ -31,7 +31,7 @@ from dr_operations.names import MEASURED_REPLICATION_LAG, NAMESPACE, PEER_HEALTH
 from dr_operations.operation import DONE, NOTHING_TO_DO, SUCCEEDED, OperationReport, SafeStopError
 from dr_operations.recovery import failback, switchover
 from dr_operations.state import RPO_LAG, read_aurora_lag, read_global_database, read_metric
-from dr_operations.status import HEALTHY_EXIT, read_status
+from dr_operations.status import problems_of, read_status
 from dr_operations.traffic import read_dns_view
 
 SCENARIOS = (
@@ -241,8 +241,10 @@ class Drill:
         if not outputs.drill_target:
             reasons.append("this stack is not a drill target (set TapStack:drillTarget: true and pulumi up)")
         status = read_status(self.ctx)
-        if status.exit_code != HEALTHY_EXIT:
-            reasons += [f"not healthy now: {p}" for p in status.problems] or ["drctl status cannot tell who writes"]
+        # The runbook disarms the automation for drills: a disarmed latch is not a reason to refuse.
+        problems = problems_of(status, disarmed_is_fine=True)
+        if status.writer_region is None or problems:
+            reasons += [f"not healthy now: {p}" for p in problems] or ["drctl status cannot tell who writes"]
         if reasons:
             raise DrillRefusedError(reasons)
         self.writer = status.writer_region

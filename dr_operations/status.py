@@ -323,8 +323,11 @@ def _control_via(ctx: OperationContext, region: str, *, via: str) -> ControlStat
         return None
 
 
-def problems_of(status: StackStatus) -> list[str]:
-    """Everything that is not as it should be, in words an on-call engineer acts on."""
+def problems_of(status: StackStatus, *, disarmed_is_fine: bool = False) -> list[str]:
+    """Everything that is not as it should be, in words an on-call engineer acts on. ``disarmed_is_fine``:
+    an operator's deliberate ``drctl automation disarm`` is not counted (drills ask for it); a tripped latch
+    always is.
+    """
     problems = []
     if status.database is None:
         problems.append(f"cannot tell who writes: {status.database_error}")
@@ -365,6 +368,6 @@ def problems_of(status: StackStatus) -> list[str]:
                 )
         if state.alarms:
             problems.append(f"alarms in ALARM in {region}: {', '.join(state.alarms)}")
-        if state.automation not in (None, "armed"):
+        if state.automation not in (None, "armed") and not (disarmed_is_fine and state.automation == "disarmed"):
             problems.append(f"the automatic failover of {region} is {state.automation} (drctl automation arm {region})")
     return problems

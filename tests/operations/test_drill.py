@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from dr_operations.drill import DrillRefusedError, Figure, markdown, run_drill, timeline, write_evidence
+from dr_operations.latch import DISARMED, TRIPPED, set_latch
 from dr_operations.names import NAMESPACE, PEER_HEALTHY
 from tests.operations.world import PRIMARY, SECONDARY, World
 
@@ -30,6 +31,19 @@ def test_drill_refuses_while_anything_is_degraded(drill_world: World) -> None:
         run_drill(drill_world.context(), "switchover-and-back")
     with pytest.raises(DrillRefusedError, match="unknown scenario"):
         run_drill(drill_world.context(), "chaos-monkey")
+
+
+def test_drill_runs_with_both_automations_disarmed_but_not_with_one_tripped(drill_world: World) -> None:
+    ctx = drill_world.context()
+    for region in (PRIMARY, SECONDARY):
+        set_latch(ctx, region, DISARMED, reason="drill", via=region)
+    drill_world.replicate()
+    report = run_drill(drill_world.context(), "drain", send_payment=drill_world.send_payment)
+    assert report.outcome == "succeeded", report.reason
+    set_latch(ctx, SECONDARY, TRIPPED, reason="the watcher acted", via=SECONDARY)
+    drill_world.replicate()
+    with pytest.raises(DrillRefusedError, match="automatic failover of us-east-2 is tripped"):
+        run_drill(drill_world.context(), "drain", send_payment=drill_world.send_payment)
 
 
 def test_drill_switchover_and_back_measures_both_moves(drill_world: World, tmp_path: Path) -> None:
