@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from dr_operations.automation import TRIPPED, Verdict
+from dr_operations.aws import AwsCallError, CallRecord
 from dr_operations.drain import undrain
 from dr_operations.latch import latch_key, set_latch
 from dr_operations.names import NAMESPACE
@@ -454,3 +455,63 @@ def test_watcher_forgets_a_failover_that_completed_between_its_minutes(world: Wo
     assert done.decision.verdict is Verdict.DECLINE
     assert any("completed" in r for r in done.decision.reasons), done.decision.reasons
     assert minute(world).signals.failover_in_progress is False, "the completed failover is still remembered"
+
+
+def refusing(current: Watcher, monkeypatch: pytest.MonkeyPatch, *refused_keys: str) -> None:
+    """Make ``current``'s puts of the items whose key starts with one of ``refused_keys`` fail (AccessDenied)."""
+    forward = current.ctx.aws.mutate
+
+    def mutate(region: str, service: str, operation: str, **params: Any) -> Any:
+        key = (params.get("Item") or {}).get("pk", {}).get("S", "")
+        if key.startswith(refused_keys):
+            raise AwsCallError(CallRecord(region, service, "PutItem", True, {}), "AccessDeniedException", "refused")
+        return forward(region, service, operation, **params)
+
+    monkeypatch.setattr(current.ctx.aws, "mutate", mutate)
+
+
+def test_watcher_does_not_act_when_its_latch_cannot_be_tripped(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.put_lag(SECONDARY, 400, minutes_ago=0.5)
+    minute(world)
+    world.unreachable.add(PRIMARY)
+    for _ in range(12):
+        current = watcher(world)
+        refusing(current, monkeypatch, f"AUTOMATION#{SECONDARY}", "WATCHER#")
+        started = world.monotonic_now
+        report = current.run_once()
+        world.advance(max(0.0, 60.0 - (world.monotonic_now - started)))
+        assert any("memory not written" in e for e in report.errors), report.errors
+        if any("could not be tripped" in r for r in report.decision.reasons):
+            break
+    assert report.decision.verdict is Verdict.DECLINE, report.decision.reasons
+    assert world.db.requests == [], "acted without a tripped latch"
+
+
+def test_watcher_reports_latches_it_could_not_write_and_still_fails_over(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The peer's latch and the completion record are refused: the failover goes on; both are reported."""
+    world.db.move_ticks = 1
+    world.put_lag(SECONDARY, 400, minutes_ago=0.5)
+    minute(world)
+    world.unreachable.add(PRIMARY)
+    for _ in range(12):
+        current = watcher(world)
+        forward = current.ctx.aws.mutate
+
+        def mutate(region: str, service: str, operation: str, forward: Any = forward, **params: Any) -> Any:
+            key = (params.get("Item") or {}).get("pk", {}).get("S", "")
+            completion = str(params.get("ConditionExpression", "")).startswith("#s = :tripped")
+            if key == f"AUTOMATION#{PRIMARY}" or completion:
+                raise AwsCallError(CallRecord(region, service, "PutItem", True, {}), "AccessDeniedException", "refused")
+            return forward(region, service, operation, **params)
+
+        monkeypatch.setattr(current.ctx.aws, "mutate", mutate)
+        started = world.monotonic_now
+        report = current.run_once()
+        world.advance(max(0.0, 60.0 - (world.monotonic_now - started)))
+        if report.decision.acts:
+            break
+    assert world.db.writer == SECONDARY
+    assert any(f"the latch of {PRIMARY} was not tripped" in e for e in report.errors), report.errors
+    assert any("does not record the failover as completed" in e for e in report.errors), report.errors
