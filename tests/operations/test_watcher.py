@@ -313,8 +313,10 @@ def test_watcher_carries_its_failover_after_a_connection_timeout_in_the_acting_m
     assert [kind for kind, _ in world.db.requests] == ["failover"]
 
 
-class InvocationKilledError(Exception):
-    """Lambda ends an invocation at its timeout: nothing after this point of the minute runs."""
+class InvocationKilledError(BaseException):
+    """Lambda ends an invocation at its timeout: nothing after this point of the minute runs, and no handler of
+    the code sees it (a BaseException, as KeyboardInterrupt, passes every ``except Exception``).
+    """
 
 
 def test_watcher_carries_its_failover_after_the_acting_invocation_was_killed(world: World) -> None:
