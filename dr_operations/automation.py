@@ -3,18 +3,26 @@
 The regional watcher (one per region, every minute) gathers the signals; this module decides. It fails the
 global database over to the watcher's own region only when ALL of these hold:
 
-1. the automation is on (``auroraAutoFailover``) and its latch is armed (it acts once, then only
-   ``drctl automation arm`` re-arms it; it never fails back on its own);
+1. the automation is on (``auroraAutoFailover``) and its latch is armed (a watcher that acts trips both
+   regions' latches; only ``drctl automation arm`` re-arms them: no second automatic move, no failback);
 2. this region does not write, the writer is known, and no switchover or failover is pending;
 3. the writer region has failed the watcher's ``/health`` probe (API Gateway and Lambda) for at least
    ``after_minutes`` consecutive minutes, and is not merely drained;
-4. a second signal from a different plane agrees: Aurora in this region has stopped receiving replication
-   from the writer (no fresh ``AuroraGlobalDBReplicationLag`` for ``after_minutes``, or the lag above the cap):
-   storage replication runs on AWS's network, not through the API path the probe uses, so a network blip
-   between the regions, with both healthy, fails at most one of the two;
+4. a second signal from a different plane agrees: Aurora in this region has received nothing from the writer
+   for ``after_minutes``: no fresh ``AuroraGlobalDBReplicationLag`` or ``AuroraGlobalDBRPOLag`` datapoint.
+   Any fresh datapoint, whatever its value, proves the writer alive and replicating, so the watcher never
+   acts while it is. Storage replication runs on AWS's network, not through the API path the probe uses, so
+   a network blip between the regions, with both healthy, fails at most one of the two;
 5. this region is healthy (its own ``/health`` answers 200);
 6. the last RPO lag observed before the outage is known and within ``max_data_loss_ms`` (the specification's
-   one-second RPO by default): beyond it, a person decides with ``drctl failover``.
+   one-second RPO by default), and so is every lag read since the outage began: beyond it, a person decides
+   with ``drctl failover``.
+
+A failover this watcher started (its latch records it as in progress) is carried on only while AWS shows it:
+a switchover or failover pending to this region. Once this region writes it is complete. Otherwise AWS never
+accepted it (throttled, cut off, the invocation killed): every condition above is evaluated again, the
+watcher's own trip counting as armed; the request is repeated only if they all still hold, else the watcher
+gives the failover up and a person decides.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ class Signals:
     failover_in_progress: bool
     writer_region: str | None
     pending_operation: str | None
+    pending_to_region: str | None
     peer_status: str
     peer_failing_since: datetime.datetime | None
     peer_drained_flag: bool
@@ -58,6 +67,7 @@ class Signals:
     own_status: str
     last_lag_ms: float | None
     last_lag_at: datetime.datetime | None
+    outage_lag_ms: float | None
     max_data_loss_ms: int
     after_minutes: int
 
@@ -81,11 +91,35 @@ def _minutes(since: datetime.datetime | None, now: datetime.datetime) -> float:
 
 def decide(signals: Signals) -> Decision:
     """The pure decision (see the module docstring for the conditions)."""
-    s = signals
-    if s.failover_in_progress and s.latch == TRIPPED:
-        if s.writer_region == s.region and s.pending_operation is None:
-            return Decision(verdict=Verdict.DECLINE, reasons=("the failover this watcher started has completed",))
-        return Decision(verdict=Verdict.CONTINUE, reasons=("carrying the failover this watcher started to the end",))
+    if signals.failover_in_progress:
+        return _carry(signals)
+    return _evaluate(signals)
+
+
+def _carry(s: Signals) -> Decision:
+    """The failover this watcher started: carried on, complete, repeated or given up."""
+    if s.writer_region == s.region and s.pending_operation is None:
+        return Decision(verdict=Verdict.DECLINE, reasons=("the failover this watcher started has completed",))
+    if s.pending_operation is not None and s.pending_to_region == s.region:
+        return Decision(
+            verdict=Verdict.CONTINUE,
+            reasons=(f"AWS is carrying out a {s.pending_operation} to this region: carrying it to the end",),
+        )
+    given_up = "AWS never accepted the failover this watcher started and its conditions no longer hold: given up"
+    if s.peer_status in (HEALTHY, DRAINED):
+        return Decision(
+            verdict=Verdict.DECLINE,
+            reasons=(given_up, f"{s.writer_region} answers its /health again ({s.peer_status}): a person decides"),
+        )
+    # The drain flag on the writer's region is this failover's own fence, not a drain on purpose.
+    again = _evaluate(dataclasses.replace(s, latch=ARMED, peer_drained_flag=False))
+    if again.verdict is Verdict.FAIL_OVER:
+        retry = "AWS holds no failover to this region: requesting it again, every condition still holds"
+        return Decision(verdict=Verdict.FAIL_OVER, reasons=(retry, *again.reasons))
+    return Decision(verdict=Verdict.DECLINE, reasons=(f"{given_up}: a person decides", *again.reasons))
+
+
+def _evaluate(s: Signals) -> Decision:
     if not s.enabled:
         return Decision(verdict=Verdict.DECLINE, reasons=("automatic failover is off (auroraAutoFailover: false)",))
     if s.latch != ARMED:
@@ -139,6 +173,15 @@ def decide(signals: Signals) -> Decision:
                 "a person decides (drctl failover)",
             ),
         )
+    if s.outage_lag_ms is not None and s.outage_lag_ms > s.max_data_loss_ms:
+        return Decision(
+            verdict=Verdict.DECLINE,
+            reasons=(
+                *reasons,
+                f"a lag of {s.outage_lag_ms:g} ms was read during the outage, above the cap of "
+                f"{s.max_data_loss_ms} ms: a person decides (drctl failover)",
+            ),
+        )
     if waiting:
         return Decision(verdict=Verdict.WAIT, reasons=tuple(reasons))
     return Decision(
@@ -146,6 +189,8 @@ def decide(signals: Signals) -> Decision:
         reasons=(
             f"{s.writer_region} failed the probe for {down:.1f} min; Aurora replication stalled for {stalled:.1f} min",
             "this region is healthy",
-            f"the RPO lag before the outage was {s.last_lag_ms:g} ms, within the cap of {s.max_data_loss_ms} ms",
+            f"the RPO lag before the outage was {s.last_lag_ms:g} ms"
+            + (f", the highest lag read since {s.outage_lag_ms:g} ms" if s.outage_lag_ms is not None else "")
+            + f", within the cap of {s.max_data_loss_ms} ms",
         ),
     )

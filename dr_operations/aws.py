@@ -3,7 +3,8 @@
 It gives each call a timeout in seconds, records it (region, service, operation, request id, duration) for
 the audit record, refuses mutating calls under ``--dry-run`` (recording what would have been sent), and
 turns connection failures into ``RegionUnreachableError`` so that a region that is down is reported as such and
-never waited on twice in one run.
+never waited on twice in one run, except a region the caller must keep trying (``keep_trying``: the watcher's
+own region, through which it records what it did).
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ class Aws:
 
     ``read`` is for calls that change nothing; ``mutate`` for calls that do. Under ``dry_run`` a mutating
     call is recorded in ``planned`` and not sent (``mutate`` returns None). ``calls`` keeps every call made.
-    Raises ``RegionUnreachableError`` (also, immediately, for a region already found unreachable in this run) and
-    ``AwsCallError`` for an AWS error.
+    Raises ``RegionUnreachableError`` (also, immediately, for a region already found unreachable in this run,
+    unless it is one to keep trying) and ``AwsCallError`` for an AWS error.
     """
 
     def __init__(self, factory: ClientFactory, *, dry_run: bool = False, clock: Callable[[], float] | None = None):
@@ -108,7 +109,15 @@ class Aws:
         self.calls: list[CallRecord] = []
         self.planned: list[CallRecord] = []
         self.unreachable: dict[str, str] = {}
+        self._keep_trying: set[str] = set()
         self._clock = clock or time.monotonic
+
+    def keep_trying(self, region: str) -> None:
+        """Never mark ``region`` unreachable for the rest of the run: each call to it is tried (with botocore's
+        retries). For a run that cannot do without it: one timeout must not silence every later call.
+        """
+        self._keep_trying.add(region)
+        self.unreachable.pop(region, None)
 
     def client(self, service: str, region: str) -> Any:
         """The cached client for ``service`` in ``region``."""
@@ -157,7 +166,9 @@ class Aws:
         try:
             response: dict[str, Any] = getattr(self.client(service, region), operation)(**params)
         except _UNREACHABLE_ERRORS as error:
-            self.unreachable[region] = f"{type(error).__name__}: {error}"
+            detail = f"{type(error).__name__}: {error}"
+            if region not in self._keep_trying:
+                self.unreachable[region] = detail
             self.calls.append(
                 self._record(
                     region=region,
@@ -170,7 +181,7 @@ class Aws:
                     outcome="unreachable",
                 )
             )
-            raise RegionUnreachableError(region, self.unreachable[region]) from error
+            raise RegionUnreachableError(region, detail) from error
         except ClientError as error:
             err = error.response.get("Error", {})
             code = str(err.get("Code", "Unknown"))

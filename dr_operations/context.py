@@ -31,7 +31,9 @@ def new_run_id(now: datetime.datetime | None = None) -> str:
 
 @dataclasses.dataclass(kw_only=True)
 class OperationContext:
-    """Shared by every step of one run. ``command_line`` is what the operator typed (for resume hints)."""
+    """Shared by every step of one run. ``command_line`` is what the operator typed (for resume hints).
+    ``deadline``: a ``monotonic`` time no wait of the run may pass (the watcher's invocation ends; None: none).
+    """
 
     aws: Aws
     outputs: StackOutputs
@@ -43,6 +45,7 @@ class OperationContext:
     monotonic: Callable[[], float] = time.monotonic
     on_event: Callable[[Event], None] | None = None
     run_id: str = dataclasses.field(default_factory=new_run_id)
+    deadline: float | None = None
 
     @property
     def dry_run(self) -> bool:

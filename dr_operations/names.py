@@ -16,6 +16,12 @@ HEARTBEAT_MISSED = "HeartbeatMissed"  # 1 when the heartbeat did not reach the p
 AUTO_FAILOVER_ACTIONS = "AutoFailoverActions"  # 1 in a minute the watcher called the failover
 STORES = ("DynamoDB", "S3")
 
+# The watchers run once a minute. Aurora publishes its lag every minute, about a minute late: a last datapoint
+# older than AURORA_FRESH_SECONDS means replication has stalled. The Pulumi program's failover budget counts
+# both (lib/failover.py), so the figure it exports follows the code that decides.
+WATCHER_INTERVAL_SECONDS = 60
+AURORA_FRESH_SECONDS = 150
+
 # The watcher Lambda, identical in both regions.
 WATCHER_FUNCTION = "dr-watcher"
 WATCHER_HANDLER = "watcher.handler.lambda_handler"

@@ -162,19 +162,24 @@ class Run:
         timeout_seconds: float,
         interval_seconds: float,
     ) -> str:
-        """Poll ``probe`` (done?, what it saw) until done; ``SafeStopError`` after ``timeout_seconds``
-        (AWS carries on; the resume command picks up from what it has reached).
+        """Poll ``probe`` (done?, what it saw) until done; ``SafeStopError`` after ``timeout_seconds`` or at the
+        run's deadline (``OperationContext.deadline``), whichever comes first; no sleep runs past either (AWS
+        carries on; the resume command picks up from what it has reached).
         """
         started = self.ctx.monotonic()
+        stop_at = started + timeout_seconds
+        if self.ctx.deadline is not None:
+            stop_at = min(stop_at, self.ctx.deadline)
         while True:
             done, seen = probe()
-            elapsed = self.ctx.monotonic() - started
+            now = self.ctx.monotonic()
+            elapsed = now - started
             if done:
                 return seen
-            if elapsed >= timeout_seconds:
+            if now >= stop_at:
                 raise SafeStopError(f"still waiting after {elapsed:.0f} s: {seen}")
             self.ctx.emit(step, f"{elapsed:.0f} s: {seen}", level="waiting")
-            self.ctx.sleep(interval_seconds)
+            self.ctx.sleep(min(interval_seconds, stop_at - now))
 
 
 def execute(

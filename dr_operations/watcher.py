@@ -1,10 +1,14 @@
 """The regional watcher's minute: probe the peer, measure replication end to end, decide, and act.
 
 One cycle per invocation (an EventBridge schedule runs it every minute in each region). What must survive
-between minutes (since when the peer has failed, the last RPO lag seen before an outage, a failover in
-progress) is kept in this region's own item of the global table (``WATCHER#<region>``), written only by this
-region's watcher, so replication never has two writers for it. The latch (``AUTOMATION#<region>``) is
-tripped by the watcher when it acts and re-armed only by ``drctl automation arm``.
+between minutes (since when the peer has failed, the last RPO lag seen before an outage and the highest read
+since) is kept in this region's own item of the global table (``WATCHER#<region>``), written only by this
+region's watcher, so replication never has two writers for it. When it acts, the watcher trips its own latch
+(``AUTOMATION#<region>``, which also records the failover it started, before the request) and its peer's; only
+``drctl automation arm`` re-arms them (``dr_operations.latch``).
+
+Time: one invocation has a deadline (the Lambda's remaining time, less what the end of the minute needs); the
+failover's waits stop at it, and the audit record, the latch and the memory are written after them.
 
 Measured lag uses one clock: the watcher writes a heartbeat (an item, an object) in its own region, then
 polls the peer's replica until it appears; the figure is (first seen - written) on the watcher's clock, with
@@ -21,12 +25,24 @@ from collections.abc import Callable
 from typing import Any
 
 from dr_operations.audit import identify_through, write_audit
-from dr_operations.automation import ARMED, DISARMED, TRIPPED, Decision, Signals, Verdict, decide
+from dr_operations.automation import ARMED, DISARMED, Decision, Signals, Verdict, decide
 from dr_operations.aws import AwsCallError, RegionUnreachableError
 from dr_operations.context import OperationContext
 from dr_operations.control import read_control, utc_now_text
-from dr_operations.latch import latch_key, read_latch, set_latch
+from dr_operations.latch import (
+    ABANDONED,
+    COMPLETED,
+    CONDITION_FAILED,
+    IN_PROGRESS,
+    Latch,
+    read_latch,
+    read_latch_item,
+    record_failover,
+    set_latch,
+    trip_latch,
+)
 from dr_operations.names import (
+    AURORA_FRESH_SECONDS,
     AUTO_FAILOVER_ACTIONS,
     HEARTBEAT_ITEM_PREFIX,
     HEARTBEAT_MISSED,
@@ -52,8 +68,10 @@ from dr_operations.state import (
 )
 
 HEARTBEAT_TTL_SECONDS = 3600
-# Aurora publishes its lag every minute, about a minute late: older than this, replication has stalled.
-AURORA_FRESH_SECONDS = 150
+# Kept from the invocation's time for what follows the failover's waits: the audit record and its
+# announcement, the latch, the metrics and the memory (a few calls to this region, each bounded by the
+# client's timeouts).
+FINISH_RESERVE_SECONDS = 20.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -98,20 +116,24 @@ class WatcherMemory:
     aurora_stalled_since: datetime.datetime | None = None
     last_lag_ms: float | None = None
     last_lag_at: datetime.datetime | None = None
-    failover_run_id: str | None = None
+    outage_lag_ms: float | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any] | None) -> WatcherMemory:
         """Parse the state item (no item: nothing remembered)."""
         if not item:
             return cls()
-        lag = item.get("last_lag_ms", {}).get("N")
+
+        def number(name: str) -> float | None:
+            value = item.get(name, {}).get("N")
+            return float(value) if value is not None else None
+
         return cls(
             peer_failing_since=_time(item, "peer_failing_since"),
             aurora_stalled_since=_time(item, "aurora_stalled_since"),
-            last_lag_ms=float(lag) if lag is not None else None,
+            last_lag_ms=number("last_lag_ms"),
             last_lag_at=_time(item, "last_lag_at"),
-            failover_run_id=item.get("failover_run_id", {}).get("S"),
+            outage_lag_ms=number("outage_lag_ms"),
         )
 
     def to_item(self, region: str, now: datetime.datetime) -> dict[str, Any]:
@@ -121,11 +143,16 @@ class WatcherMemory:
             value = getattr(self, name)
             if value is not None:
                 item[name] = {"S": utc_now_text(value)}
-        if self.last_lag_ms is not None:
-            item["last_lag_ms"] = {"N": f"{self.last_lag_ms:g}"}
-        if self.failover_run_id:
-            item["failover_run_id"] = {"S": self.failover_run_id}
+        for name in ("last_lag_ms", "outage_lag_ms"):
+            value = getattr(self, name)
+            if value is not None:
+                item[name] = {"N": f"{value:g}"}
         return item
+
+
+def _fresh(reading: Reading) -> bool:
+    """A datapoint Aurora published within ``AURORA_FRESH_SECONDS``: the writer was replicating then."""
+    return reading.value is not None and reading.age_seconds is not None and reading.age_seconds <= AURORA_FRESH_SECONDS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -157,8 +184,21 @@ class CycleReport:
         return json.loads(json.dumps(dataclasses.asdict(self), default=str))  # type: ignore[no-any-return]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Observation:
+    """What one minute gathered: the decision's signals, the memory to keep, the latch, both probes."""
+
+    signals: Signals
+    memory: WatcherMemory
+    latch: Latch
+    peer: HealthAnswer
+    own: HealthAnswer
+
+
 class Watcher:
-    """One region's watcher; ``remaining_seconds`` says how long the invocation may still run."""
+    """One region's watcher; ``remaining_seconds`` says how long the invocation may still run. Calls to its own
+    region are always tried again (``Aws.keep_trying``): one timeout must not keep it from recording what it did.
+    """
 
     def __init__(
         self, ctx: OperationContext, settings: WatcherSettings, *, remaining_seconds: Callable[[], float]
@@ -167,6 +207,7 @@ class Watcher:
         self.settings = settings
         self.remaining_seconds = remaining_seconds
         self.errors: list[str] = []
+        ctx.aws.keep_trying(settings.region)
 
     # --- reading --------------------------------------------------------------------------------
     def _get(self, region: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -181,9 +222,9 @@ class Watcher:
             self.settings.region, "dynamodb", "put_item", TableName=self.ctx.outputs.table_name, Item=item
         )
 
-    def read_latch(self) -> str:
-        """armed (no item), tripped or disarmed."""
-        return read_latch(self.ctx, self.settings.region, via=self.settings.region)
+    def read_latch(self) -> Latch:
+        """This region's latch: armed (no item), tripped or disarmed, and the failover it records."""
+        return read_latch_item(self.ctx, self.settings.region, via=self.settings.region)
 
     def read_database(self) -> GlobalDatabaseState | None:
         """Through this region only: the watcher never needs the other region's control plane."""
@@ -193,7 +234,7 @@ class Watcher:
             self.errors.append(str(error))
             return None
 
-    def gather(self) -> tuple[Signals, WatcherMemory, HealthAnswer, HealthAnswer]:
+    def gather(self) -> Observation:
         """Probe, read and update the memory; return the signals the decision takes."""
         ctx, settings = self.ctx, self.settings
         now = ctx.clock()
@@ -201,24 +242,37 @@ class Watcher:
         own = probe_health(settings.region, ctx.outputs.region(settings.region).health_url, ctx.http_get)
         memory = WatcherMemory.from_item(self._get(settings.region, state_key(settings.region)))
         latch = self.read_latch()
+        carrying = latch.failover_in_progress(settings.region)
         database = self.read_database()
         peer_flag = read_control(ctx.aws, table=ctx.outputs.table_name, region=settings.peer, via=settings.region)
         writer = database.writer_region if database else None
-        pending = database.pending.kind if database and database.pending else None
-        peer_failing = peer.status not in (HEALTHY, DRAINED) and not peer_flag.drained
+        pending = database.pending if database else None
+        # While this watcher carries its failover, the peer's drain flag is that failover's own fence, not a drain
+        # on purpose: only the peer's answer to the probe says whether it is back.
+        peer_failing = peer.status not in (HEALTHY, DRAINED) and (carrying or not peer_flag.drained)
         memory = dataclasses.replace(
-            memory, peer_failing_since=(memory.peer_failing_since or now) if peer_failing else None
+            memory,
+            peer_failing_since=(memory.peer_failing_since or now) if peer_failing else None,
+            outage_lag_ms=memory.outage_lag_ms if peer_failing else None,
         )
         if writer is not None and writer != settings.region:
             replication = read_aurora_lag(
                 ctx.aws, ctx.outputs, secondary_region=settings.region, metric=REPLICATION_LAG, now=now
             )
             rpo = read_aurora_lag(ctx.aws, ctx.outputs, secondary_region=settings.region, metric=RPO_LAG, now=now)
-            stalled = self._stalled(replication)
+            # Any fresh datapoint, whatever its value, proves the writer alive: only their absence is a stall.
+            fresh = [reading.value for reading in (replication, rpo) if _fresh(reading) and reading.value is not None]
             memory = dataclasses.replace(
-                memory, aurora_stalled_since=(memory.aurora_stalled_since or now) if stalled else None
+                memory, aurora_stalled_since=None if fresh else (memory.aurora_stalled_since or now)
             )
-            if not peer_failing and rpo.value is not None and rpo.at is not None and rpo.fresh:
+            if peer_failing:
+                # What a failover would lose: every lag read since the outage began counts, not only the last
+                # one before it.
+                highest = max(
+                    [*fresh, *([memory.outage_lag_ms] if memory.outage_lag_ms is not None else [])], default=None
+                )
+                memory = dataclasses.replace(memory, outage_lag_ms=highest)
+            elif rpo.value is not None and rpo.at is not None and rpo.fresh:
                 memory = dataclasses.replace(memory, last_lag_ms=rpo.value, last_lag_at=rpo.at)
         else:
             memory = dataclasses.replace(memory, aurora_stalled_since=None)
@@ -226,10 +280,11 @@ class Watcher:
             now=now,
             region=settings.region,
             enabled=settings.enabled,
-            latch=latch,
-            failover_in_progress=memory.failover_run_id is not None,
+            latch=latch.state,
+            failover_in_progress=carrying,
             writer_region=writer,
-            pending_operation=pending,
+            pending_operation=pending.kind if pending else None,
+            pending_to_region=pending.to_region if pending else None,
             peer_status=peer.status,
             peer_failing_since=memory.peer_failing_since,
             peer_drained_flag=peer_flag.drained,
@@ -237,48 +292,134 @@ class Watcher:
             own_status=own.status,
             last_lag_ms=memory.last_lag_ms,
             last_lag_at=memory.last_lag_at,
+            outage_lag_ms=memory.outage_lag_ms,
             max_data_loss_ms=settings.max_data_loss_ms,
             after_minutes=settings.after_minutes,
         )
-        return signals, memory, peer, own
-
-    def _stalled(self, replication: Reading) -> bool:
-        if replication.value is None or replication.age_seconds is None:
-            return True
-        return replication.age_seconds > AURORA_FRESH_SECONDS or replication.value > self.settings.max_data_loss_ms
+        return Observation(signals=signals, memory=memory, latch=latch, peer=peer, own=own)
 
     # --- acting ---------------------------------------------------------------------------------
-    def act(self, decision: Decision, memory: WatcherMemory) -> tuple[str, WatcherMemory]:
-        """Trip the latch (before anything else: never twice), then the same failover as drctl's, bounded
-        by the invocation's time; a failover not finished is carried to the next minute.
+    def _trip(self, decision: Decision) -> Decision | None:
+        """Trip this region's latch (only if it is still armed), recording the failover as in progress, then
+        the peer's. Returns the decision that replaces FAIL_OVER when the latch cannot be tripped.
+        """
+        ctx, region = self.ctx, self.settings.region
+        try:
+            trip_latch(
+                ctx, region, tripped_by=region, reason="; ".join(decision.reasons), failover=IN_PROGRESS, via=region
+            )
+        except (RegionUnreachableError, AwsCallError) as error:
+            if isinstance(error, AwsCallError) and error.code == CONDITION_FAILED:
+                why = "the latch is no longer armed (an operator changed it since this minute read it)"
+            else:
+                why = f"the latch could not be tripped ({error})"
+            return Decision(verdict=Verdict.DECLINE, reasons=(f"{why}: not acting",))
+        self._trip_peer(ctx.run_id)
+        return None
+
+    def _trip_peer(self, run_id: str) -> None:
+        """The peer's watcher must not move the writer back on its own either (no automatic failback)."""
+        ctx, region, peer = self.ctx, self.settings.region, self.settings.peer
+        try:
+            trip_latch(
+                ctx,
+                peer,
+                tripped_by=region,
+                reason=f"the watcher of {region} started an automatic failover to {region} (run {run_id}): no "
+                f"automatic failback; drctl automation arm {peer} re-arms it",
+                failover=None,
+                via=region,
+            )
+        except (RegionUnreachableError, AwsCallError) as error:
+            if not (isinstance(error, AwsCallError) and error.code == CONDITION_FAILED):  # disarmed or tripped
+                self.errors.append(f"the latch of {peer} was not tripped: {error}")
+
+    def act(self, decision: Decision, seen: Observation) -> tuple[Decision, str | None, bool]:
+        """Trip the latches (before anything else: never twice), page, then the same failover as drctl's,
+        bounded by the invocation's deadline; a failover not finished is carried to the next minute. Returns the
+        decision as it stands (DECLINE when the latch was not armed any more), the action and whether the page
+        was published.
         """
         ctx, settings = self.ctx, self.settings
+        run_id = seen.latch.run_id if seen.signals.failover_in_progress and seen.latch.run_id else ctx.run_id
         if decision.verdict is Verdict.FAIL_OVER:
-            self._put(
-                {
-                    **latch_key(settings.region),
-                    "state": {"S": TRIPPED},
-                    "tripped_at": {"S": utc_now_text(ctx.clock())},
-                    "run_id": {"S": ctx.run_id},
-                    "reason": {"S": "; ".join(decision.reasons)},
-                }
-            )
-            memory = dataclasses.replace(memory, failover_run_id=ctx.run_id)
-        budget = max(5.0, self.remaining_seconds() - 20.0)
+            if not seen.signals.failover_in_progress:
+                refused = self._trip(decision)
+                if refused is not None:
+                    return refused, None, False
+            else:
+                self._trip_peer(run_id)  # a repeated request: the first minute may have died before the peer's latch
+        paged = self._publish_guarded(seen.peer, [], acted=True)
+        deadline = ctx.deadline if ctx.deadline is not None else ctx.monotonic()
         report = failover(
             ctx,
             settings.region,
             allow_data_loss=True,
             confirmed=True,
-            timeout_seconds=budget,
+            timeout_seconds=max(1.0, deadline - ctx.monotonic()),
             initiated_by=f"watcher in {settings.region}",
         )
         audit = write_audit(ctx.aws, ctx.outputs, report, region=settings.region, local_dir=None)
         self.errors += audit.errors
-        if report.outcome in (SUCCEEDED, "nothing to do"):
-            memory = dataclasses.replace(memory, failover_run_id=None)
-            return f"failover to {settings.region} completed (run {report.run_id})", memory
-        return f"failover to {settings.region}: {report.outcome}: {report.reason} (continues next minute)", memory
+        if report.outcome in (SUCCEEDED, NOTHING_TO_DO):
+            self._record(run_id, COMPLETED, f"failover to {settings.region} completed (run {report.run_id})")
+            return decision, f"failover to {settings.region} completed (run {run_id})", paged
+        return (
+            decision,
+            f"failover to {settings.region}: {report.outcome}: {report.reason} (continues next minute)",
+            paged,
+        )
+
+    def _record(self, run_id: str, outcome: str, reason: str) -> None:
+        try:
+            record_failover(
+                self.ctx, self.settings.region, run_id=run_id, failover=outcome, reason=reason, via=self.settings.region
+            )
+        except (RegionUnreachableError, AwsCallError) as error:
+            self.errors.append(f"the latch does not record the failover as {outcome}: {error}")
+
+    def settle(self, decision: Decision, seen: Observation) -> str:
+        """The failover this watcher started is over: completed (this region writes), or given up (AWS never
+        accepted it and its conditions no longer hold). The latch stays tripped and says which; a failover given
+        up is recorded and announced on the DR topic, for a person to decide.
+        """
+        ctx, region, peer = self.ctx, self.settings.region, self.settings.peer
+        run_id = seen.latch.run_id or ctx.run_id
+        reasons = "; ".join(decision.reasons)
+        if seen.signals.writer_region == region:
+            self._record(run_id, COMPLETED, reasons)
+            return f"the failover to {region} (run {run_id}) has completed"
+        self._record(run_id, ABANDONED, reasons)
+
+        def body(run: Run) -> str:
+            with run.step("identify_operator") as step:
+                try:
+                    run.who = identify_through(ctx.aws, [region])
+                    step.done(run.who["arn"])
+                except SafeStopError as error:  # the record matters more than who wrote it
+                    step.skipped(error.reason)
+            with run.step("reevaluate_conditions") as step:
+                run.facts["failover_run_id"] = run_id
+                run.facts["signals"] = json.loads(json.dumps(dataclasses.asdict(seen.signals), default=str))
+                run.facts["fence_left"] = (
+                    f"that failover fenced and drained {peer}: it stays so until a person runs drctl undrain {peer}"
+                )
+                step.done(reasons)
+            raise SafeStopError(
+                f"gave up the automatic failover to {region} (run {run_id}): {reasons}. {run.facts['fence_left']}; "
+                f"drctl automation arm {region} and {peer} re-arm the watchers",
+                resume=False,
+            )
+
+        report = execute(
+            ctx,
+            command="automatic-failover-abandoned",
+            arguments={"to": region, "failover_run_id": run_id},
+            body=body,
+        )
+        audit = write_audit(ctx.aws, ctx.outputs, report, region=region, local_dir=None)
+        self.errors += audit.errors
+        return f"gave up the failover to {region} (run {run_id}): a person decides"
 
     # --- measuring ------------------------------------------------------------------------------
     def _poll(self, check: Callable[[], bool], *, interval: float, bound: float) -> float | None:
@@ -286,7 +427,7 @@ class Watcher:
         while True:
             if check():
                 return (self.ctx.monotonic() - started) * 1000
-            if self.ctx.monotonic() - started >= bound or self.remaining_seconds() < 5:
+            if self.ctx.monotonic() - started >= bound or self._past_deadline():
                 return None
             self.ctx.sleep(interval)
 
@@ -375,27 +516,46 @@ class Watcher:
             )
         self.ctx.aws.mutate(settings.region, "cloudwatch", "put_metric_data", Namespace=NAMESPACE, MetricData=data)
 
+    def _publish_guarded(self, peer: HealthAnswer, measurements: list[Measurement], *, acted: bool) -> bool:
+        try:
+            self.publish(peer, measurements, acted)
+        except (RegionUnreachableError, AwsCallError) as error:
+            self.errors.append(f"metrics not published: {error}")
+            return False
+        return True
+
+    def _past_deadline(self) -> bool:
+        return self.ctx.deadline is not None and self.ctx.monotonic() >= self.ctx.deadline
+
     # --- the minute -----------------------------------------------------------------------------
     def run_once(self) -> CycleReport:
-        """One minute: gather, decide, act if the decision says so, measure, publish, remember."""
-        signals, memory, peer, own = self.gather()
-        decision = decide(signals)
-        action = None
+        """One minute: gather, decide, act (or settle the failover it started) if the decision says so,
+        measure, publish, remember. Errors in writing are reported in ``errors``, never raised.
+        """
+        ctx, settings = self.ctx, self.settings
+        ctx.deadline = ctx.monotonic() + max(0.0, self.remaining_seconds() - FINISH_RESERVE_SECONDS)
+        seen = self.gather()
+        decision = decide(seen.signals)
+        action: str | None = None
+        published = False
         if decision.acts:
-            action, memory = self.act(decision, memory)
+            decision, action, published = self.act(decision, seen)
+        elif seen.signals.failover_in_progress:
+            action = self.settle(decision, seen)
         measurements = []
         if not decision.acts:
             measurements = [self.measure_dynamodb(), self.measure_s3()]
+        if not published:
+            self._publish_guarded(seen.peer, measurements, acted=decision.acts)
         try:
-            self.publish(peer, measurements, acted=decision.acts)
+            self._put(seen.memory.to_item(settings.region, ctx.clock()))
         except (RegionUnreachableError, AwsCallError) as error:
-            self.errors.append(f"metrics not published: {error}")
-        self._put(memory.to_item(self.settings.region, self.ctx.clock()))
+            self.errors.append(f"memory not written: {error}")
         return CycleReport(
-            region=self.settings.region,
-            peer=peer,
-            own=own,
-            signals=signals,
+            region=settings.region,
+            peer=seen.peer,
+            own=seen.own,
+            signals=seen.signals,
             decision=decision,
             action=action,
             measurements=measurements,
@@ -419,18 +579,17 @@ def arm(ctx: OperationContext, region: str, *, armed: bool, reason: str) -> Oper
             for via in prefer:
                 try:
                     current = read_latch(ctx, region, via=via)
+                    run.before["latch"] = current
+                    # Written even when this replica already shows it: the other replica may hold a later
+                    # write not yet replicated, and only a newer write settles every replica (last writer wins).
+                    set_latch(ctx, region, wanted, reason=reason, via=via)
                 except (RegionUnreachableError, AwsCallError) as error:
                     errors.append(str(error))
                     continue
-                run.before["latch"] = current
-                if current == wanted:
-                    step.already_done(f"the automation of {region} is already {wanted} (in {via}'s replica)")
-                    return NOTHING_TO_DO
-                set_latch(ctx, region, wanted, reason=reason, via=via)
                 run.after["latch"] = wanted
                 run.facts["written_via"] = via
                 (step.would_do if ctx.dry_run else step.done)(
-                    f"the automation of {region}: {current} -> {wanted} (through {via})"
+                    f"the automation of {region}: {current} -> {wanted} (written through {via})"
                 )
                 return SUCCEEDED
             raise SafeStopError("no region answered: " + "; ".join(errors))

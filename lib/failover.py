@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from dr_operations.names import AURORA_FRESH_SECONDS, WATCHER_INTERVAL_SECONDS
+
 # Route 53's checkers (in several locations) must agree; AWS describes this as happening within about
 # one more interval after the threshold is crossed.
 # Assumed: AWS publishes no figure for a calculated check following its children; seconds in practice.
@@ -19,8 +21,6 @@ ALIAS_TTL_SECONDS = 60
 DATABASE_ALARM_PERIOD_SECONDS = 60
 DATABASE_ALARM_PERIODS = 5
 METRIC_DELAY_SECONDS = 60
-# The watchers run once a minute: a failure starts being counted up to one interval after it begins.
-WATCHER_INTERVAL_SECONDS = 60
 # AWS's published figure for promoting a global database's secondary in a managed failover: "typically
 # under a minute" (Aurora User Guide, recovering a global database from an unplanned outage). Not measured
 # here: a drill measures it (drctl switchover prints each phase's duration).
@@ -60,12 +60,23 @@ class FailoverBudget:
         return self.database_alarm_detection + self.propagation + self.dns_ttl
 
 
+def database_detection_seconds(after_minutes: int) -> int:
+    """From the writer's failure to the watcher's decision, worst case. The probe fails at the watchers' next
+    run (the budget's ``watcher_interval``), but Aurora replication counts as stalled only once the last lag
+    datapoint is older than ``AURORA_FRESH_SECONDS``, a run must see that (up to one more interval), and only
+    then do the ``after_minutes`` of stalled replication begin.
+    """
+    return AURORA_FRESH_SECONDS + WATCHER_INTERVAL_SECONDS + after_minutes * 60
+
+
 def failover_budget(
     *, interval_seconds: int, failure_threshold: int, auto_failover_after_minutes: int | None = None
 ) -> FailoverBudget:
     """The budget for the configured health checks, and for the automatic database failover when it is on."""
     return FailoverBudget(
-        database_detection=None if auto_failover_after_minutes is None else auto_failover_after_minutes * 60,
+        database_detection=None
+        if auto_failover_after_minutes is None
+        else database_detection_seconds(auto_failover_after_minutes),
         http_detection=interval_seconds * failure_threshold,
         checker_consensus=interval_seconds,
         propagation=CALCULATED_CHECK_SECONDS,
@@ -80,7 +91,9 @@ def describe(budget: FailoverBudget, *, interval_seconds: int, failure_threshold
         [
             f"  database (automatic failover on): about {budget.database_total} s until the other region writes:"
             f" up to {budget.watcher_interval} s until the watcher's next probe"
-            f" + {budget.database_detection} s of failed probes and stalled replication"
+            f" + {budget.database_detection} s until replication counts as stalled for the configured minutes"
+            f" ({AURORA_FRESH_SECONDS} s until Aurora's last lag datapoint is stale, up to {WATCHER_INTERVAL_SECONDS} s"
+            " until a watcher run sees it, then the minutes)"
             f" + Aurora's failover {budget.aurora_failover} s (AWS's published figure, typically under a minute)"
         ]
         if budget.database_total is not None

@@ -24,6 +24,7 @@ from dr_operations.names import (
     NAMESPACE,
     WATCHER_FUNCTION,
     WATCHER_HANDLER,
+    WATCHER_INTERVAL_SECONDS,
     WATCHER_ITEM_PREFIX,
 )
 from lib.components.function import ARCHITECTURE, LAMBDA_TRUST_POLICY, RUNTIME, FunctionCode, function_code
@@ -33,8 +34,11 @@ from lib.naming import Namer
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WATCHER_SOURCE = REPO_ROOT / "functions" / "watcher"
 LIBRARY_SOURCE = REPO_ROOT / "dr_operations"
-SCHEDULE = "rate(1 minute)"
-# A cycle probes, reads, may call the failover and measures with bounded polls (about 30 s at most).
+# EventBridge's rate expression: "1 minute", "2 minutes".
+_MINUTES = WATCHER_INTERVAL_SECONDS // 60
+SCHEDULE = f"rate({_MINUTES} minute{'s' if _MINUTES != 1 else ''})"
+# A cycle probes, reads, may call the failover and measures with bounded polls; the watcher keeps its waits
+# within the invocation's remaining time (dr_operations.watcher.FINISH_RESERVE_SECONDS before the end).
 TIMEOUT_SECONDS = 60
 MEMORY_MB = 256
 
@@ -79,7 +83,8 @@ def watcher_policy(scope: WatcherScope) -> dict[str, Any]:
     """Only what one cycle calls (``dr_operations.permissions`` maps each call; the operations tests evaluate
     them against this policy): its logs and metrics; the global cluster, and a failover of *this* global
     cluster to *this* region's member (IAM cannot pin the target member: the code checks it); its own items
-    (heartbeat, memory, latch) and both regions' control items (fence the peer, lift its own fence); the
+    (heartbeat, memory, latch), the peer's latch (tripped when it fails over: no automatic failback) and both
+    regions' control items (fence the peer, lift its own fence); the
     peer replica's copy of its own heartbeat; its heartbeat object and the peer's copy of it; audit records;
     its own DR topic.
     """
@@ -130,7 +135,8 @@ def watcher_policy(scope: WatcherScope) -> dict[str, Any]:
                 "Condition": in_region,
             },
             {
-                # Its own control item too: a failover lifts a fence left on the region that now writes.
+                # Its own control item too: a failover lifts a fence left on the region that now writes. The
+                # peer's latch: a watcher that fails over trips both, so that neither moves the writer back.
                 "Sid": "OwnItemsAndBothFences",
                 "Effect": "Allow",
                 "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
@@ -139,6 +145,7 @@ def watcher_policy(scope: WatcherScope) -> dict[str, Any]:
                     f"{HEARTBEAT_ITEM_PREFIX}{region}",
                     f"{WATCHER_ITEM_PREFIX}{region}",
                     f"{LATCH_ITEM_PREFIX}{region}",
+                    f"{LATCH_ITEM_PREFIX}{peer}",
                     f"{CONTROL_PREFIX}{region}",
                     f"{CONTROL_PREFIX}{peer}",
                 ),

@@ -28,6 +28,7 @@ OUTAGE = Signals(
     failover_in_progress=False,
     writer_region=THERE,
     pending_operation=None,
+    pending_to_region=None,
     peer_status="unknown",
     peer_failing_since=minutes_ago(6),
     peer_drained_flag=False,
@@ -35,6 +36,7 @@ OUTAGE = Signals(
     own_status="healthy",
     last_lag_ms=400.0,
     last_lag_at=minutes_ago(6.5),
+    outage_lag_ms=None,
     max_data_loss_ms=1000,
     after_minutes=5,
 )
@@ -68,6 +70,8 @@ def test_decision_fails_over_when_every_condition_holds() -> None:
         ({"last_lag_at": minutes_ago(20)}, Verdict.DECLINE, "older than the outage"),
         ({"last_lag_ms": 1500.0}, Verdict.DECLINE, "above the cap of 1000 ms"),
         ({"last_lag_ms": 1000.0}, Verdict.FAIL_OVER, "within the cap"),
+        ({"outage_lag_ms": 1500.0}, Verdict.DECLINE, "1500 ms was read during the outage, above the cap"),
+        ({"outage_lag_ms": 900.0}, Verdict.FAIL_OVER, "the highest lag read since 900 ms, within the cap"),
     ],
 )
 def test_decision_declines_or_waits_on_each_condition(change: dict[str, object], verdict: Verdict, reason: str) -> None:
@@ -84,11 +88,58 @@ def test_decision_flapping_peer_restarts_the_clock() -> None:
     assert decide(flapped).verdict is Verdict.WAIT
 
 
-def test_decision_carries_its_own_failover_and_stops_when_done() -> None:
-    carrying = dataclasses.replace(OUTAGE, failover_in_progress=True, latch=TRIPPED, pending_operation="failover")
+def test_decision_carries_its_own_failover_only_while_aws_holds_it() -> None:
+    carrying = dataclasses.replace(
+        OUTAGE, failover_in_progress=True, latch=TRIPPED, pending_operation="failover", pending_to_region=HERE
+    )
     assert decide(carrying).verdict is Verdict.CONTINUE
-    done = dataclasses.replace(carrying, writer_region=HERE, pending_operation=None)
-    assert decide(done).verdict is Verdict.DECLINE
+    done = dataclasses.replace(carrying, writer_region=HERE, pending_operation=None, pending_to_region=None)
+    decision = decide(done)
+    assert decision.verdict is Verdict.DECLINE
+    assert decision.reasons == ("the failover this watcher started has completed",)
+    elsewhere = dataclasses.replace(carrying, pending_to_region=THERE)
+    decision = decide(elsewhere)
+    assert decision.verdict is Verdict.DECLINE, "a move to the other region is not this watcher's failover"
+    assert any("already in progress" in r for r in decision.reasons), decision.reasons
+
+
+# The watcher tripped its latch and requested the failover; AWS shows nothing pending: its own fence on the old
+# writer's region is set (the drain flag), which is not a drain on purpose.
+NOT_ACCEPTED = dataclasses.replace(OUTAGE, failover_in_progress=True, latch=TRIPPED, peer_drained_flag=True)
+
+
+def test_decision_repeats_a_failover_aws_never_accepted_while_every_condition_holds() -> None:
+    decision = decide(NOT_ACCEPTED)
+    assert decision.verdict is Verdict.FAIL_OVER, decision.reasons
+    assert "requesting it again" in decision.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"peer_status": "healthy", "peer_failing_since": None}, "answers its /health again (healthy)"),
+        ({"peer_status": "drained", "peer_failing_since": None}, "answers its /health again (drained)"),
+        ({"aurora_stalled_since": None}, "still receives replication"),
+        ({"enabled": False}, "automatic failover is off"),
+        ({"own_status": "unhealthy"}, "this region's /health is unhealthy"),
+        ({"outage_lag_ms": 2000.0}, "above the cap"),
+        ({"pending_operation": "switchover", "pending_to_region": THERE}, "a switchover is already in progress"),
+    ],
+)
+def test_decision_gives_up_a_failover_aws_never_accepted_once_a_condition_fails(
+    change: dict[str, object], reason: str
+) -> None:
+    decision = decide(dataclasses.replace(NOT_ACCEPTED, **change))  # type: ignore[arg-type]
+    assert decision.verdict is Verdict.DECLINE, decision.reasons
+    assert "given up" in decision.reasons[0], decision.reasons
+    assert any(reason in r for r in decision.reasons), decision.reasons
+
+
+def test_decision_a_disarmed_latch_ends_the_carrying() -> None:
+    """An operator's disarm replaces the latch item, and with it the failover it recorded."""
+    decision = decide(dataclasses.replace(OUTAGE, latch=DISARMED, failover_in_progress=False))
+    assert decision.verdict is Verdict.DECLINE
+    assert any("the latch is disarmed" in r for r in decision.reasons)
 
 
 def test_decision_never_fails_back() -> None:
@@ -100,7 +151,7 @@ def test_decision_never_fails_back() -> None:
 
 
 def test_decision_acts_only_if_all_hold_over_every_combination() -> None:
-    """Each of the eight conditions flipped alone or together: FAIL_OVER only when none is flipped."""
+    """Each of the nine conditions flipped alone or together: FAIL_OVER only when none is flipped."""
     flips: dict[str, dict[str, object]] = {
         "enabled": {"enabled": False},
         "latch": {"latch": TRIPPED},
@@ -110,6 +161,7 @@ def test_decision_acts_only_if_all_hold_over_every_combination() -> None:
         "aurora": {"aurora_stalled_since": None},
         "own": {"own_status": "unhealthy"},
         "lag": {"last_lag_ms": 5000.0},
+        "outage lag": {"outage_lag_ms": 5000.0},
     }
     for size in range(len(flips) + 1):
         for combination in itertools.combinations(flips, size):

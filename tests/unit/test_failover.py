@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dr_operations.names import AURORA_FRESH_SECONDS, WATCHER_INTERVAL_SECONDS
 from drctl.harness import Plan, PlannedResource
-from lib.failover import failover_budget
+from lib.failover import AURORA_FAILOVER_SECONDS, failover_budget
 from tests.unit.conftest import plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
@@ -107,6 +108,16 @@ def test_failover_budget_defaults() -> None:
     assert budget.http_detection == 30, "Route 53 must notice within about half a minute"
     assert budget.total == 30 + 10 + 10 + 60
     assert budget.total_via_database_alarm == 5 * 60 + 60 + 10 + 60
+
+
+def test_failover_budget_database_counts_the_wait_for_a_stale_lag_datapoint() -> None:
+    """Replication counts as stalled only once Aurora's last lag datapoint is older than the watcher's freshness
+    window, a watcher run must see that, and only then do the ``after_minutes`` begin.
+    """
+    budget = failover_budget(interval_seconds=10, failure_threshold=3, auto_failover_after_minutes=5)
+    detection = AURORA_FRESH_SECONDS + WATCHER_INTERVAL_SECONDS + 5 * 60
+    assert budget.database_detection == detection
+    assert budget.database_total == WATCHER_INTERVAL_SECONDS + detection + AURORA_FAILOVER_SECONDS == 630
 
 
 def test_plan_summary_shows_the_budget(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -123,7 +123,9 @@ def test_watcher_automation_shown_on_or_off_as_configured() -> None:
         for region in REGIONS:
             assert watcher_in(plan, region).inputs["environment"]["variables"]["AUTO_FAILOVER"] == value
         assert plan.outputs["auroraAutoFailover"] == value
-    assert on.outputs["databaseFailoverBudgetSeconds"] == "420"
+    # 60 s to the next run + 150 s until the last lag datapoint is stale + 60 s until a run sees it + 5 x 60 s
+    # stalled + 60 s for Aurora's failover.
+    assert on.outputs["databaseFailoverBudgetSeconds"] == "630"
     assert "databaseFailoverBudgetSeconds" not in off.outputs
     assert "automatic database failover: ON, after 5 min" in render(on, elapsed_seconds=0, config_path="x")
     assert "automatic database failover: OFF" in render(off, elapsed_seconds=0, config_path="x")
