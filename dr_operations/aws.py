@@ -25,15 +25,19 @@ from botocore.exceptions import (
 )
 
 # Seconds, not minutes: a region that does not answer within these is reported unreachable. Two attempts
-# in all (botocore's "standard" mode counts the first), so a call gives up after about 2 x (3 + 10) s.
+# in all: botocore's ``total_max_attempts`` counts the first (its ``max_attempts`` counts retries only, which
+# made three), so a call gives up after about 2 x (3 + 10) s.
 CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 2
 CLIENT_CONFIG = Config(
     connect_timeout=CONNECT_TIMEOUT_SECONDS,
     read_timeout=READ_TIMEOUT_SECONDS,
-    retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
 )
+# Route 53's API (the label "global") is served from us-east-1: once us-east-1 does not answer, it is not
+# waited on either.
+_SERVED_FROM = {"global": "us-east-1"}
 _UNREACHABLE_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
 
@@ -159,6 +163,9 @@ class Aws:
 
     def _call(self, region: str, service: str, operation: str, params: dict[str, Any], *, mutating: bool) -> Any:
         name = self._operation_name(service, region, operation)
+        home = _SERVED_FROM.get(region)
+        if home in self.unreachable and region not in self.unreachable and region not in self._keep_trying:
+            self.unreachable[region] = f"served from {home}, which is unreachable ({self.unreachable[str(home)]})"
         if region in self.unreachable:
             self.calls.append(CallRecord(region, service, name, mutating, _redact(params), outcome="unreachable"))
             raise RegionUnreachableError(region, self.unreachable[region])

@@ -143,10 +143,10 @@ ALARM_ACTIONS: dict[str, str] = {
     "measured-replication-lag-s3": "An object written in this region took longer than the threshold to be readable "
     "in the other region's bucket (measured by the watcher, 1 s resolution). Check S3 replication metrics and "
     "AWS Health; runbook section 1.",
-    "automatic-failover": "The watcher failed the global database over to this region (the other region was down "
-    "and the RPO lag before the outage was within the cap). Runbook section 1, then section 3 (preserve the lost "
-    "writes when the old region is back) and section 5 (reconcile). It will not act again until drctl automation "
-    "arm.",
+    "automatic-failover": "The watcher failed the global database over to this region (the other region was "
+    "down, Aurora replication had stalled and every RPO lag reading was within the cap). Runbook section "
+    "1, then section 3 (preserve the lost writes when the old region is back) and section 5 (reconcile). Both "
+    "regions' automation stays tripped until drctl automation arm is run for each region.",
     "region-health": "Route 53 considers this region unhealthy and routes the API to the other one: confirm "
     "with the health checks, then follow the runbook.",
 }

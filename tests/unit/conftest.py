@@ -36,7 +36,7 @@ SUFFIX = "unit"
 BASE_CONFIG = {"databaseSecretName": "payments/aurora/master", "anchorRegion": "us-east-1"}
 CACHE_DIR = REPO_ROOT / ".pytest_cache" / "tapstack-plans"
 # What a plan is made of: the program, the offline engine, the function code (hashed into tags).
-PLAN_SOURCES = ("lib", "drctl", "functions/payment_validator")
+PLAN_SOURCES = ("lib", "drctl", "dr_operations", "functions/payment_validator", "functions/watcher")
 PLAN_PACKAGES = ("pulumi", "pulumi_aws", "coverage")
 
 
