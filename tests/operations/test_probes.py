@@ -5,11 +5,14 @@ from __future__ import annotations
 import email.message
 import http.client
 import io
+import socket
 import threading
 import urllib.error
 import urllib.request
 from typing import Any
 
+import dns.query
+import dns.rdatatype
 import dns.resolver
 import pytest
 
@@ -121,3 +124,49 @@ def test_sigv4_poster_refuses_plain_http_and_reports_no_answer() -> None:
     status, body = send("https://127.0.0.1:9/v1/payments", "us-east-1", "key")
     assert status == 0
     assert "error" in body
+
+
+class FakeRrset(list[str]):
+    """An answer section's record set of A records."""
+
+    rdtype = dns.rdatatype.A
+
+
+def test_system_resolver_asks_the_zones_name_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Ns:
+        def __init__(self, target: str) -> None:
+            self.target = target
+
+    asked: list[str] = []
+    monkeypatch.setattr(dns.resolver, "zone_for_name", lambda name, lifetime: "example.net.")
+    monkeypatch.setattr(dns.resolver, "resolve", lambda zone, kind, lifetime: [Ns("ns-2.example.org."), Ns("ns-1.")])
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda name, port, family, type: [(0, 0, 0, "", (f"192.0.2.{len(name)}", 443))]
+    )
+
+    def udp(query: Any, address: str, timeout: float) -> Any:
+        del query, timeout
+        asked.append(address)
+        return type("Answer", (), {"answer": [FakeRrset(["198.51.100.7"])]})()
+
+    monkeypatch.setattr(dns.query, "udp", udp)
+    addresses, server = SystemResolver(timeout=0.1).authoritative("pay.example.net")
+    assert addresses == frozenset({"198.51.100.7"})
+    assert server == "ns-1.", "name servers are asked in a stable order"
+    assert asked == ["192.0.2.4"]
+
+
+def test_system_resolver_without_an_answering_name_server_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Ns:
+        target = "ns-1.example.org."
+
+    monkeypatch.setattr(dns.resolver, "zone_for_name", lambda name, lifetime: "example.net.")
+    monkeypatch.setattr(dns.resolver, "resolve", lambda zone, kind, lifetime: [Ns()])
+
+    def unresolvable(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("no such host")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unresolvable)
+    assert SystemResolver().addresses("nowhere.invalid") == frozenset()
+    with pytest.raises(OSError, match=r"no name server of example\.net\. answered"):
+        SystemResolver(timeout=0.1).authoritative("pay.example.net")
