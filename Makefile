@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLAN_JSON ?= plan.json
+PLAN_DIAGRAM ?= architecture.mmd
 # pytest workers (pytest-xdist): one per core of the CI machine.
 PYTEST_WORKERS ?= 2
 
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 plan: install
-	$(BIN)/drctl plan --strict --cost --json $(PLAN_JSON)
+	$(BIN)/drctl plan --strict --cost --json $(PLAN_JSON) --diagram $(PLAN_DIAGRAM)
 
 # The architecture picture and the cost table of the example stack, regenerated from its plan into
 # README.md and docs/architecture.md (tests/unit/test_diagram.py fails when they are stale).
@@ -67,4 +68,4 @@ clean-caches:
 	rm -rf .mypy_cache .pytest_cache .ruff_cache coverage.xml .coverage .coverage.*
 
 clean: clean-caches
-	rm -rf $(VENV) $(PLAN_JSON)
+	rm -rf $(VENV) $(PLAN_JSON) $(PLAN_DIAGRAM)

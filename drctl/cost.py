@@ -225,6 +225,8 @@ class Load:
     flow_log_base_gb: float = 0.05
     # The database logs each connection (log_connections): two lines of about 150 bytes per probe.
     database_log_bytes_per_probe: int = 300
+    # A WAF log record (JSON: the request's headers, URI and the result of every rule group), assumed.
+    waf_log_bytes: int = 1_500
     unknown_log_gb: float = 1.0
     # Alarm state changes published to a DR topic a month, each delivered to every subscription.
     topic_publishes_per_month: int = 100

@@ -50,6 +50,7 @@ from drctl.cost_usage import (
     TABLE,
     TOPIC,
     WAF_ASSOCIATION,
+    WAF_LOGGING,
     WEB_ACL,
     Context,
     FreeNote,
@@ -496,6 +497,23 @@ def _stage_arn_suffix(stage: PlannedResource) -> str:
     return f"/restapis/{stage.inputs.get('restApi')}/stages/{stage.inputs.get('stageName')}"
 
 
+def _web_acl_requests(acl: PlannedResource, ctx: Context) -> tuple[float, float]:
+    """(payments, probes) a month that the web ACL inspects: the requests of the stages it guards."""
+    name = str(acl.inputs.get("name"))
+    payments = probes = 0.0
+    for association in ctx.plan.of_type(WAF_ASSOCIATION):
+        if association.region != acl.region or f"/webacl/{name}/" not in str(association.inputs.get("webAclArn")):
+            continue
+        for stage in ctx.plan.of_type(STAGE):
+            if stage.region == acl.region and str(association.inputs.get("resourceArn")).endswith(
+                _stage_arn_suffix(stage)
+            ):
+                stage_payments, stage_probes = ctx.traffic.api_requests(stage)
+                payments += stage_payments
+                probes += stage_probes
+    return payments, probes
+
+
 def _web_acl(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
     rules = len(resource.inputs.get("rules") or [])
     yield ctx.line(resource, service="WAF", item="web ACL", quantity=1, price="waf_web_acl_month")
@@ -507,18 +525,7 @@ def _web_acl(resource: PlannedResource, ctx: Context) -> Iterator[Line]:
             quantity=rules,
             price="waf_rule_month",
         )
-    name = str(resource.inputs.get("name"))
-    payments = probes = 0.0
-    for association in ctx.plan.of_type(WAF_ASSOCIATION):
-        if association.region != resource.region or f"/webacl/{name}/" not in str(association.inputs.get("webAclArn")):
-            continue
-        for stage in ctx.plan.of_type(STAGE):
-            if stage.region == resource.region and str(association.inputs.get("resourceArn")).endswith(
-                _stage_arn_suffix(stage)
-            ):
-                stage_payments, stage_probes = ctx.traffic.api_requests(stage)
-                payments += stage_payments
-                probes += stage_probes
+    payments, probes = _web_acl_requests(resource, ctx)
     if payments:
         yield ctx.line(
             resource,
@@ -636,6 +643,19 @@ def _log_ingestion(resource: PlannedResource, ctx: Context) -> tuple[float, floa
             if (function.region, str(function.inputs.get("name"))) in ctx.traffic.api_functions:
                 return ctx.traffic.payments(function.region) * per_run, probes * per_run, "function log", ingest, True
             return ctx.traffic.invocations(function).count * per_run, 0.0, "function log", ingest, True
+    for logging in ctx.plan.of_type(WAF_LOGGING):
+        if logging.region == resource.region and any(
+            str(d).endswith(arn_suffix) for d in logging.inputs.get("logDestinationConfigs") or []
+        ):
+            # WAF logs every request it inspects (no logging filter): payments and probes alike.
+            payments = probes_seen = 0.0
+            for acl in ctx.plan.of_type(WEB_ACL):
+                if acl.region == resource.region and f"/webacl/{acl.inputs.get('name')}/" in str(
+                    logging.inputs.get("resourceArn")
+                ):
+                    payments, probes_seen = _web_acl_requests(acl, ctx)
+            per_line = load.waf_log_bytes / GB
+            return payments * per_line, probes_seen * per_line, "WAF log", "cloudwatch_vended_logs_gb", True
     for cluster in ctx.plan.of_type(CLUSTER):
         prefix = f"/aws/rds/cluster/{cluster.inputs.get('clusterIdentifier')}/"
         if cluster.region == resource.region and name.startswith(prefix):
@@ -791,8 +811,7 @@ FREE_TYPES: dict[str, str] = {
     "runs (USD 0.10 per action-minute, AWS FIS pricing page); a template costs nothing",
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "a resource policy letting a service deliver logs: "
     "no charge (the logs are priced at their log group)",
-    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "WAF's logging setting: no charge of its "
-    "own (the log volume is priced at its log group)",
+    WAF_LOGGING: "WAF's logging setting: no charge of its own (the log volume is priced at its log group)",
     "aws:iam/role:Role": _IAM_FREE,
     "aws:iam/rolePolicy:RolePolicy": _IAM_FREE,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _IAM_FREE,
@@ -923,7 +942,7 @@ def assumptions(ctx: Context, lines: list[Line]) -> Iterator[str]:
     yield (
         f"function durations {load.payment_ms} ms a payment and {load.health_ms} ms a probe (assumed, not "
         f"measured); {load.log_bytes_per_invocation} log bytes an invocation, {load.access_log_bytes} an "
-        "access-log line"
+        f"access-log line, {load.waf_log_bytes} a WAF log record (WAF logs every request it inspects)"
     )
     yield (
         f"DynamoDB {load.dynamodb_writes_per_payment:g} WRU, {load.dynamodb_reads_per_payment:g} RRU and "

@@ -323,9 +323,10 @@ def s3_replicated_both_ways(args: StackValidationArgs, report: ReportViolation) 
 
 @rules.stack(
     name="replication-role-can-replicate",
-    description="Each S3 replication role may read the source's versions, decrypt with the source key, write "
-    "replicas and encrypt them with the destination key (kms:Encrypt and kms:GenerateDataKey): without these, "
-    "replication of SSE-KMS objects fails object by object.",
+    description="Each S3 replication role may read the source's replication configuration, versions, ACLs and tags, "
+    "decrypt with the source key, write replicas, their tags and (when delete markers replicate) deletes, and "
+    "encrypt them with the destination key (kms:Encrypt and kms:GenerateDataKey): without these, replication "
+    "fails object by object, silently (AWS: S3 User Guide, 'Setting up permissions for live replication').",
     controls=(DR, "Spec: S3 cross-region replication"),
 )
 def replication_role_can_replicate(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -339,16 +340,26 @@ def replication_role_can_replicate(args: StackValidationArgs, report: ReportViol
         documents = r.policies_of_role(role, args.resources)
         source_key = _bucket_key(args, source)
         partition = r.arn_part(config.props.get("role"), "partition") or "aws"
+        # S3 replicates object tags (and reads ACLs) by default: without the tagging and ACL reads, or
+        # s3:ReplicateTags on the destination, a tagged object fails replication.
         needs = [
             ("s3:GetReplicationConfiguration", f"arn:{partition}:s3:::{source}"),
+            ("s3:ListBucket", f"arn:{partition}:s3:::{source}"),
             ("s3:GetObjectVersionForReplication", f"arn:{partition}:s3:::{source}/object"),
+            ("s3:GetObjectVersionAcl", f"arn:{partition}:s3:::{source}/object"),
+            ("s3:GetObjectVersionTagging", f"arn:{partition}:s3:::{source}/object"),
         ]
         if source_key:
             needs.append(("kms:Decrypt", source_key))
         for rule in replication_rules(config):
             destination = r.as_mapping(rule.get("destination"))
             target = r.bucket_name_of(destination.get("bucket"))
-            needs.append(("s3:ReplicateObject", f"arn:{partition}:s3:::{target}/object"))
+            needs += [
+                ("s3:ReplicateObject", f"arn:{partition}:s3:::{target}/object"),
+                ("s3:ReplicateTags", f"arn:{partition}:s3:::{target}/object"),
+            ]
+            if r.as_mapping(rule.get("deleteMarkerReplication")).get("status") == "Enabled":
+                needs.append(("s3:ReplicateDelete", f"arn:{partition}:s3:::{target}/object"))
             key = r.as_mapping(destination.get("encryptionConfiguration")).get("replicaKmsKeyId")
             if isinstance(key, str):
                 needs += [("kms:Encrypt", key), ("kms:GenerateDataKey", key)]

@@ -431,6 +431,13 @@ def aurora_logging_problems(parameters: Mapping[str, str]) -> list[str]:
     unsafe = sorted(c for c in classes if c.lstrip("-") not in PGAUDIT_SAFE_CLASSES)
     if unsafe:
         problems.append(f"pgaudit.log records {', '.join(unsafe)} (statement text with values or passwords)")
+    # auto_explain logs each slow statement's "Query Text" with its literal values; pgaudit's object
+    # auditing (pgaudit.role) logs the full text of every statement that touches a granted object.
+    libraries = {name.strip().lower() for name in parameters.get("shared_preload_libraries", "").split(",")}
+    if "auto_explain" in libraries:
+        problems.append("shared_preload_libraries loads auto_explain (it logs statement text with literal values)")
+    if parameters.get("pgaudit.role", "").strip():
+        problems.append("pgaudit.role is set (object auditing logs the statement text with literal values)")
     return problems
 
 
@@ -495,8 +502,9 @@ def waf_logging(args: StackValidationArgs, report: ReportViolation) -> None:
 @rules.resource(
     name="waf-logs-redact-credentials",
     description="WAF logs redact the headers that carry credentials: Authorization (SigV4 key id and signature) "
-    "and x-amz-security-token (session token). Redaction covers single headers, the method, the query "
-    "string and the URI path; WAF never logs bodies.",
+    "and x-amz-security-token (session token), and the query string (where a presigned request carries "
+    "them). Redaction covers single headers, the method, the query string and the URI path; WAF never "
+    "logs bodies.",
     controls=("PCI DSS 4.0.1 8.3.2",),
 )
 def waf_logs_redact_credentials(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -510,6 +518,8 @@ def waf_logs_redact_credentials(args: ResourceValidationArgs, report: ReportViol
     for header in CREDENTIAL_HEADERS:
         if header not in redacted:
             report(f"WAF logs keep the {header} header", None)
+    if not any("queryString" in r.as_mapping(f) for f in r.as_list(args.props.get("redactedFields"))):
+        report("WAF logs keep the query string (presigned requests carry credentials there)", None)
 
 
 @rules.resource(

@@ -92,6 +92,27 @@ def test_drill_drain_moves_dns_and_pays_in_the_other_region(drill_world: World) 
     assert drill_world.health_status(PRIMARY)[1]["status"] == "healthy", "undrained at the end"
 
 
+def test_drill_announces_its_start_and_end_on_both_dr_topics(drill_world: World) -> None:
+    queues = {}
+    for region in (PRIMARY, SECONDARY):
+        sqs = boto3.client("sqs", region_name=region)
+        url = sqs.create_queue(QueueName=f"pager-{region}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        boto3.client("sns", region_name=region).subscribe(
+            TopicArn=drill_world.outputs.region(region).topic_arn, Protocol="sqs", Endpoint=arn
+        )
+        queues[region] = url
+    report = run_drill(drill_world.context(), "drain", send_payment=drill_world.send_payment)
+    assert report.outcome == "succeeded", report.reason
+    for region, url in queues.items():
+        messages = boto3.client("sqs", region_name=region).receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        subjects = [json.loads(m["Body"])["Subject"] for m in messages.get("Messages", [])]
+        assert subjects == [
+            f"drctl drill drain: started (run {report.run_id})",
+            f"drctl drill drain: succeeded (run {report.run_id})",
+        ], (region, subjects)
+
+
 def test_drill_rolls_back_a_failed_step_and_says_what_it_could_not_undo(drill_world: World) -> None:
     def failing_payment(url: str, region: str, key: str) -> tuple[int, dict[str, object]]:
         del url, region, key

@@ -369,7 +369,7 @@ class FisSim:
 
     def _policy(self, region: str, *, present: bool) -> None:
         arn = f"arn:aws:dynamodb:{region}:444455556666:table/{self.world.outputs.table_name}"
-        client = boto3.client("dynamodb", region_name=region)
+        client = self.world.raw("dynamodb", region)
         if present:
             statement = {
                 "Sid": "DoNotModifyFisDynamoDbPauseReplicationEXP1",
@@ -411,13 +411,14 @@ class World:
         self.call_count = 0
         self._stubbers: list[Stubber] = []
         self._clients: dict[tuple[str, str], Any] = {}
+        self._raw_clients: dict[tuple[str, str], Any] = {}
         self.fis = FisSim(self)
 
     # --- moto resources -------------------------------------------------------------------------
     def create_resources(self) -> None:
         """The stores the operations write: a table replica, audit bucket and DR topic per region."""
         for region, resources in self.outputs.regions.items():
-            dynamodb = boto3.client("dynamodb", region_name=region)
+            dynamodb = self.raw("dynamodb", region)
             dynamodb.create_table(
                 TableName=self.outputs.table_name,
                 BillingMode="PAY_PER_REQUEST",
@@ -427,7 +428,7 @@ class World:
                     {"AttributeName": "sk", "AttributeType": "S"},
                 ],
             )
-            s3 = boto3.client("s3", region_name=region)
+            s3 = self.raw("s3", region)
             location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
             s3.create_bucket(Bucket=resources.audit_bucket, **location)
             s3.create_bucket(Bucket=resources.receipts_bucket, **location)
@@ -454,7 +455,7 @@ class World:
                         ],
                     },
                 )
-            boto3.client("sns", region_name=region).create_topic(Name=resources.topic_arn.rsplit(":", 1)[-1])
+            self.raw("sns", region).create_topic(Name=resources.topic_arn.rsplit(":", 1)[-1])
 
     def now(self) -> datetime.datetime:
         """The world's wall clock: real time at the start, advanced by every ``sleep`` and by 1 ms per AWS call
@@ -465,7 +466,7 @@ class World:
     def put_lag(self, region: str, value_ms: float, *, minutes_ago: float = 1.0) -> None:
         """Publish an RPO lag datapoint for ``region``'s cluster, as a secondary would."""
         at = self.now() - datetime.timedelta(minutes=minutes_ago)
-        cloudwatch = boto3.client("cloudwatch", region_name=region)
+        cloudwatch = self.raw("cloudwatch", region)
         for metric in ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"):
             cloudwatch.put_metric_data(
                 Namespace="AWS/RDS",
@@ -485,7 +486,7 @@ class World:
     def control_item(self, region: str, replica: str) -> dict[str, Any] | None:
         """``region``'s control item as ``replica``'s table holds it."""
         item: dict[str, Any] | None = (
-            boto3.client("dynamodb", region_name=replica)
+            self.raw("dynamodb", replica)
             .get_item(
                 TableName=self.outputs.table_name, Key={"pk": {"S": f"{PK_PREFIX}{region}"}, "sk": {"S": SORT_KEY}}
             )
@@ -506,7 +507,7 @@ class World:
                 continue
             _, newest = max(present, key=lambda pair: pair[1].get("updated_at", {}).get("S", ""))
             for region in regions:
-                boto3.client("dynamodb", region_name=region).put_item(TableName=self.outputs.table_name, Item=newest)
+                self.raw("dynamodb", region).put_item(TableName=self.outputs.table_name, Item=newest)
 
     def _replicate_markers(self, regions: list[str]) -> None:
         if len(regions) < 2:
@@ -514,21 +515,21 @@ class World:
         table = self.outputs.table_name
         if not self.fis.paused("dynamodb-pause"):
             for source in regions:
-                items = boto3.client("dynamodb", region_name=source).scan(TableName=table)["Items"]
+                items = self.raw("dynamodb", source).scan(TableName=table)["Items"]
                 for item in items:
                     if item["pk"]["S"].startswith("DRILL#"):
                         for target in regions:
-                            boto3.client("dynamodb", region_name=target).put_item(TableName=table, Item=item)
+                            self.raw("dynamodb", target).put_item(TableName=table, Item=item)
         if not self.fis.paused("s3-pause"):
             for source in regions:
                 bucket = self.outputs.region(source).audit_bucket
-                s3 = boto3.client("s3", region_name=source)
+                s3 = self.raw("s3", source)
                 for entry in s3.list_objects_v2(Bucket=bucket, Prefix="drctl/drills/").get("Contents", []):
                     if not entry["Key"].endswith("-marker.json"):
                         continue
                     body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
                     for target in regions:
-                        boto3.client("s3", region_name=target).put_object(
+                        self.raw("s3", target).put_object(
                             Bucket=self.outputs.region(target).audit_bucket, Key=entry["Key"], Body=body
                         )
 
@@ -562,6 +563,15 @@ class World:
         return 201, {"status": "APPROVED", "region": serving}
 
     # --- clients --------------------------------------------------------------------------------
+    def raw(self, service: str, region: str) -> Any:
+        """A plain moto client for the world's own bookkeeping (never gated, never stubbed), kept for the world's
+        life: making one costs ~20 ms, and the replication of every poll makes hundreds.
+        """
+        key = (service, region)
+        if key not in self._raw_clients:
+            self._raw_clients[key] = boto3.client(service, region_name=region)
+        return self._raw_clients[key]
+
     def factory(self, service: str, region: str) -> Any:
         """The client factory the operations library is given (clients are kept: making one costs ~25 ms)."""
         key = (service, region)
@@ -735,19 +745,19 @@ class World:
             delay = self.heartbeat_delay["DynamoDB"]
             key = {"pk": {"S": f"HEARTBEAT#{source}"}, "sk": {"S": "HEARTBEAT"}}
             table = self.outputs.table_name
-            item = boto3.client("dynamodb", region_name=source).get_item(TableName=table, Key=key).get("Item")
+            item = self.raw("dynamodb", source).get_item(TableName=table, Key=key).get("Item")
             if item and delay is not None and float(item["beat"]["S"].split(":")[0]) + delay <= self.monotonic_now:
-                boto3.client("dynamodb", region_name=target).put_item(TableName=table, Item=item)
+                self.raw("dynamodb", target).put_item(TableName=table, Item=item)
             delay = self.heartbeat_delay["S3"]
             name = f"heartbeats/{source}.json"
-            s3_source = boto3.client("s3", region_name=source)
+            s3_source = self.raw("s3", source)
             try:
                 body = s3_source.get_object(Bucket=self.outputs.region(source).receipts_bucket, Key=name)["Body"].read()
             except ClientError:
                 continue
             beat = json.loads(body)["beat"]
             if delay is not None and float(beat.split(":")[0]) + delay <= self.monotonic_now:
-                boto3.client("s3", region_name=target).put_object(
+                self.raw("s3", target).put_object(
                     Bucket=self.outputs.region(target).receipts_bucket, Key=name, Body=body
                 )
 

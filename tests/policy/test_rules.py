@@ -5,6 +5,7 @@ with one change). A rule without a case here fails ``test_every_rule_has_a_case`
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -486,6 +487,14 @@ def test_advisory_rules_state_their_reason() -> None:
 
 
 # More ways to break a rule: each must be reported (the compliant side is the plan, tested above).
+def _without_action(sid: str, action: str) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        found = statement(document, sid)
+        found["Action"] = [a for a in found["Action"] if a != action]
+
+    return change
+
+
 VARIANTS: list[Case] = [
     Case(
         spec.suffix_in_every_name,
@@ -661,6 +670,12 @@ VARIANTS: list[Case] = [
         security.waf_logging, of(LOG_GROUP, "us-east-1-waf-log"), inputs(kmsKeyId=None), "not a KMS-encrypted log group"
     ),
     Case(
+        security.waf_logs_redact_credentials,
+        of(f"{R}wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "us-east-1-waf-logging"),
+        edit(lambda v: v.update(redactedFields=[f for f in v["redactedFields"] if "queryString" not in f])),
+        "keep the query string",
+    ),
+    Case(
         dr.aurora_engine_version_parity,
         of(PARAMETERS, "us-east-1-aurora-pg16"),
         inputs(family="aurora-postgresql15"),
@@ -726,6 +741,21 @@ VARIANTS: list[Case] = [
         inputs(role="arn:aws:iam::444455556666:role/elsewhere"),
         "is not a role of the stack",
     ),
+    *[
+        Case(
+            dr.replication_role_can_replicate,
+            of(ROLE_POLICY, "audit-us-east-1-to-us-east-2-policy"),
+            edit_policy("policy", _without_action(sid, action)),
+            f"may not {action} on arn:aws:s3:::",
+        )
+        for sid, action in (
+            ("ReadReplicationConfiguration", "s3:ListBucket"),
+            ("ReadSourceVersions", "s3:GetObjectVersionAcl"),
+            ("ReadSourceVersions", "s3:GetObjectVersionTagging"),
+            ("WriteReplicas", "s3:ReplicateDelete"),
+            ("WriteReplicas", "s3:ReplicateTags"),
+        )
+    ],
     Case(dr.aurora_lag_alarms, of(ALARM, "us-east-2-aurora-replication-lag"), remove, "no replication-lag alarm"),
     Case(
         dr.replicas_keyed_in_their_region,

@@ -16,6 +16,7 @@ from lib.components.database import AUDIT_LOG_PARAMETERS
 from policy.offline import evaluate
 from policy.rules.security import MINIMUM_LOG_RETENTION_DAYS, aurora_logging_problems
 from policy.rules.spec import NAMING_PROPERTIES, NOT_NAMES
+from tests.operations.conftest import DOMAIN_CONFIG
 from tests.unit.conftest import SUFFIX, plan_for
 
 DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
@@ -29,6 +30,8 @@ CONFIGURATIONS = {
     "no-nat": {"natGatewaysPerRegion": "0"},
     "platform-owned-api-account": {"manageApiGatewayAccount": "false"},
     "open-payments": {"apiAuthorization": "NONE"},
+    # The drill target adds FIS templates, their role and log groups (the operations tests' plan).
+    "drill-target": DOMAIN_CONFIG | {"drillTarget": "true"},
 }
 
 
@@ -55,7 +58,9 @@ def _naming_like(key: str) -> bool:
     return bool(re.search(r"(^name$|^bucket$|Name$|Identifier$|Prefix$)", key))
 
 
-@pytest.mark.parametrize("raw", [{}, DOMAIN], ids=["no-domain", "domain"])
+@pytest.mark.parametrize(
+    "raw", [{}, DOMAIN, DOMAIN_CONFIG | {"drillTarget": "true"}], ids=["no-domain", "domain", "drill-target"]
+)
 def test_naming_rule_knows_every_naming_property_of_the_plan(raw: dict[str, str]) -> None:
     # A new resource type with a naming property (dashboardName was missed once) fails here until the
     # pack either checks the property or states why it is not a physical name.
@@ -108,8 +113,9 @@ def test_waf_logs_go_to_an_encrypted_group_without_credentials(plan: Plan, regio
     assert group.inputs["name"].startswith("aws-waf-logs-"), "WAF delivers only to aws-waf-logs-* destinations"
     group_arn = f"arn:aws:logs:{region}:444455556666:log-group:{group.inputs['name']}"
     assert logging.inputs["logDestinationConfigs"] == [group_arn]
-    redacted = {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]}
+    redacted = {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"] if "singleHeader" in f}
     assert redacted == set(REDACTED_HEADERS) == {"authorization", "x-amz-security-token"}
+    assert {"queryString": {}} in logging.inputs["redactedFields"], "presigned SigV4 credentials travel there"
     delivery = _one(plan, "aws:cloudwatch/logResourcePolicy:LogResourcePolicy", region)
     (grant,) = json.loads(delivery.inputs["policyDocument"])["Statement"]
     assert grant["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
@@ -185,6 +191,9 @@ def test_aurora_logging_choice_keeps_secrets_and_card_data_out() -> None:
         ("pgaudit.log", "ddl,role"),
         ("pgaudit.log", "write"),
         ("pgaudit.log_parameter", "1"),
+        ("shared_preload_libraries", "pg_stat_statements,pgaudit,auto_explain"),
+        ("shared_preload_libraries", "auto_explain"),
+        ("pgaudit.role", "rds_pgaudit"),
     ]:
         assert aurora_logging_problems(chosen | {name: value}), f"{name}={value} must be refused"
 

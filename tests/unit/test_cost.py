@@ -27,6 +27,7 @@ from drctl.cost import (
 from drctl.cost_rules import FREE_TYPES, PRICERS, estimate, is_aws_resource, not_covered_message
 from drctl.cost_usage import runs_per_month
 from drctl.harness import Plan, PlannedResource
+from tests.operations.conftest import DOMAIN_CONFIG
 from tests.unit.conftest import plan_for
 
 PRIMARY, SECONDARY = "us-east-1", "us-east-2"
@@ -121,8 +122,14 @@ def health_check(region: str, interval: int = 10, **extra: Any) -> PlannedResour
 
 @pytest.mark.parametrize(
     "raw",
-    [{}, DOMAIN, {"natGatewaysPerRegion": "0"}, {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}],
-    ids=["default", "custom-domain", "no-nat", "roles-swapped"],
+    [
+        {},
+        DOMAIN,
+        {"natGatewaysPerRegion": "0"},
+        {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"},
+        DOMAIN_CONFIG | {"drillTarget": "true"},
+    ],
+    ids=["default", "custom-domain", "no-nat", "roles-swapped", "drill-target"],
 )
 def test_cost_every_planned_type_is_priced_or_free(raw: dict[str, str]) -> None:
     plan = plan_for(raw)
@@ -440,6 +447,42 @@ def test_cost_waf_acl_rules_and_inspected_requests() -> None:
     assert usd(result, "3 rules") == pytest.approx(3.00)
     assert usd(result, "payment requests inspected") == pytest.approx(0.60)
     assert usd(result, "/health probes inspected") == pytest.approx(16 * SECONDS_PER_MONTH / 30 * 0.60 / 1e6)
+
+
+def test_cost_waf_log_is_priced_from_the_requests_it_logs() -> None:
+    stage = api_function()[2]
+    acl = res("aws:wafv2/webAcl:WebAcl", "waf", PRIMARY, {"name": "payments-api-use1-unit", "rules": []})
+    acl_arn = f"arn:aws:wafv2:{PRIMARY}:{ACCOUNT}:regional/webacl/payments-api-use1-unit/abc"
+    association = res(
+        "aws:wafv2/webAclAssociation:WebAclAssociation",
+        "assoc",
+        PRIMARY,
+        {
+            "webAclArn": acl_arn,
+            "resourceArn": f"arn:aws:apigateway:{PRIMARY}::/restapis/{stage.inputs['restApi']}/stages/v1",
+        },
+    )
+    group = res(
+        "aws:cloudwatch/logGroup:LogGroup", "waf-log", PRIMARY, {"name": "aws-waf-logs-unit", "retentionInDays": 365}
+    )
+    logging = res(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "waf-logging",
+        PRIMARY,
+        {
+            "resourceArn": acl_arn,
+            "logDestinationConfigs": [f"arn:aws:logs:{PRIMARY}:{ACCOUNT}:log-group:aws-waf-logs-unit"],
+        },
+    )
+    result = priced(acl, association, group, logging, *api_function(), health_check(PRIMARY))
+    payments_gb, probes_gb = 1_000_000 * 1_500 / GB, 16 * SECONDS_PER_MONTH / 10 * 1_500 / GB  # 1.4 and 5.9 GB
+    (payment_line,) = [line for line in result.lines if line.item == "WAF log ingestion"]
+    assert payment_line.quantity == pytest.approx(payments_gb)
+    assert payment_line.monthly_usd == pytest.approx(payments_gb * 0.50), "vended-log price"
+    probe_line = line_of(result, "WAF log ingestion, /health probes")
+    assert probe_line.quantity == pytest.approx(probes_gb)
+    assert probe_line.dr
+    assert not [line for line in result.lines if "unknown producer" in line.item]
 
 
 def test_cost_route53_fast_and_calculated_checks_cost_differently() -> None:
