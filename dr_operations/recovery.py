@@ -16,8 +16,9 @@ import re
 from typing import Any
 
 from dr_operations.audit import facts_json, identify_through
-from dr_operations.aws import AwsCallError
+from dr_operations.aws import AwsCallError, RegionUnreachableError
 from dr_operations.context import OperationContext
+from dr_operations.control import read_control
 from dr_operations.database import request_writer_move, wait_for_global_endpoint, wait_for_rejoin, wait_for_writer
 from dr_operations.drain import set_control
 from dr_operations.operation import NOTHING_TO_DO, SUCCEEDED, OperationReport, Run, SafeStopError, execute
@@ -227,6 +228,8 @@ def failover(
             moving = (database.writer_region == target and database.pending is None) or (
                 database.pending is not None and database.pending.to_region == target
             )
+            if database.writer_region == target and database.pending is None:
+                _refuse_a_failover_to_the_writer(ctx, target, failed)
             if not moving and member.instances is None:
                 raise SafeStopError(f"could not read {target}'s instances (DescribeDBClusters did not answer)")
             if not moving and member.instances == 0:
@@ -282,6 +285,25 @@ def failover(
 
     arguments = {"to": target, "allow_data_loss": allow_data_loss, "initiated_by": initiated_by}
     return execute(ctx, command="failover", arguments=arguments, body=body)
+
+
+def _refuse_a_failover_to_the_writer(ctx: OperationContext, target: str, failed: str) -> None:
+    """A failover run that finished drained and fenced ``failed`` before its request: when ``target`` already
+    writes, only such a run may be carried on (to its verification). Anything else would take a healthy
+    region out of DNS and refuse its payments for nothing.
+
+    Raises ``SafeStopError``: not resumable when ``failed`` is serving, resumable when its item cannot be read.
+    """
+    try:
+        state = read_control(ctx.aws, table=ctx.outputs.table_name, region=failed, via=target)
+    except (RegionUnreachableError, AwsCallError) as error:
+        raise SafeStopError(f"{target} already writes; could not read {failed}'s drain flags: {error}") from error
+    if not (state.drained and state.fenced):
+        raise SafeStopError(
+            f"{target} already writes and no move is pending: there is nothing to fail over, and {failed} "
+            f"({state.describe()}) is left as it is. To take {failed} out of service: drctl drain {failed} --fence",
+            resume=False,
+        )
 
 
 def lost_writes_snapshot_id(source_identifier: str) -> str:

@@ -214,10 +214,25 @@ COMMANDS = (
 )
 
 
-def _context(args: argparse.Namespace, outputs: StackOutputs, err: Any) -> OperationContext:
-    aws = Aws(
-        WIRING.client_factory(args.profile), dry_run=bool(getattr(args, "dry_run", False)), clock=WIRING.monotonic
-    )
+def _clients(args: argparse.Namespace) -> tuple[ClientFactory, str | None]:
+    """The client factory, or one that refuses every call and the reason: an AWS profile that does not
+    exist or a config file botocore cannot read is the operator's to fix, named in one line.
+    """
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    try:
+        return WIRING.client_factory(args.profile), None
+    except BotoCoreError as error:
+        problem = f"AWS configuration: {error} (check --profile / AWS_PROFILE and ~/.aws/config)"
+
+        def refuse(service: str, region: str) -> Any:
+            raise UsageError(f"{problem}; no client for {service} in {region}")
+
+        return refuse, problem
+
+
+def _context(args: argparse.Namespace, outputs: StackOutputs, err: Any, factory: ClientFactory) -> OperationContext:
+    aws = Aws(factory, dry_run=bool(getattr(args, "dry_run", False)), clock=WIRING.monotonic)
     return OperationContext(
         aws=aws,
         outputs=outputs,
@@ -243,11 +258,16 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     out, err = console(), console(stderr=True)
     try:
         outputs = load_outputs(args.outputs)
-        ctx = _context(args, outputs, err)
+        factory, problem = _clients(args)
+        ctx = _context(args, outputs, err, factory)
     except (OutputsError, UsageError) as error:
         print(f"drctl {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
     ctx.command_line = shlex.join(["drctl", *argv])
+    if problem is not None:
+        print(f"drctl {args.command}: {problem}", file=sys.stderr)
+        _local_record(args, ctx, outcome_error=SafeStopError(f"refused: {problem}", resume=False))
+        return EXIT_USAGE
     try:
         if args.command == "drill":
             return _drill(args, ctx, out)

@@ -15,8 +15,10 @@ from dr_operations.outputs import parse_outputs
 from dr_operations.probes import HttpGetter, urllib_get
 from dr_operations.watcher import Watcher, WatcherSettings
 
-# Short: the peer may be the region that is down. A call gives up after about 2 x (2 + 4) s.
-WATCHER_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=4, retries={"max_attempts": 2, "mode": "standard"})
+# Short: the peer may be the region that is down. Two attempts in all (botocore's total_max_attempts
+# counts the first; its max_attempts counts retries only, which made three), so a call gives up after
+# about 2 x (2 + 4) s.
+WATCHER_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=4, retries={"total_max_attempts": 2, "mode": "standard"})
 HTTP_GET: HttpGetter = urllib_get
 ENVIRONMENT = ("AWS_REGION", "PEER_REGION", "DR_STACK", "AUTO_FAILOVER", "MAX_DATA_LOSS_MS", "AFTER_MINUTES")
 

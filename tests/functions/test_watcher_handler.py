@@ -69,3 +69,23 @@ def test_watcher_handler_runs_one_cycle_and_logs_its_decision(
     assert line["decision"]["verdict"] == "decline"
     assert line["signals"]["region"] == "us-east-2"
     assert any("global database could not be described" in e for e in line["errors"]), "moto has no global cluster"
+
+
+def test_watcher_calls_make_two_attempts_in_all_against_an_unreachable_region() -> None:
+    import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+    from botocore.exceptions import EndpointConnectionError  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    # A closed local port refuses at once: what counts is how many times botocore tries.
+    client = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=handler.WATCHER_CLIENT_CONFIG,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    attempts: list[str] = []
+    client.meta.events.register("before-send", lambda request, **_: attempts.append(request.url))
+    with pytest.raises(EndpointConnectionError):
+        client.list_tables()
+    assert len(attempts) == 2, attempts

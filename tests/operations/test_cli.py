@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dr_operations.aws import session_factory
 from drctl import cli, operate
 from tests.operations.world import PRIMARY, SECONDARY, World
 
@@ -234,3 +235,23 @@ def test_cli_seconds_must_be_a_positive_number(
         drctl_run(outputs, "switchover", "--to", SECONDARY, "--timeout", value)
     assert exited.value.code == 2
     assert "--timeout" in capsys.readouterr().err
+
+
+def test_cli_unknown_aws_profile_is_one_line_exit_2_and_a_local_record(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The real session factory: botocore raises ProfileNotFound when the session is made.
+    monkeypatch.setattr(operate.WIRING, "client_factory", session_factory)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    _, outputs = drctl
+    audit_dir = tmp_path / "audit"
+    for command in (["status"], ["failover", "--to", SECONDARY, "--allow-data-loss", "--yes"], ["drain", PRIMARY]):
+        code = cli.main([*command, "--outputs", str(outputs), "--profile", "nosuch", "--audit-dir", str(audit_dir)])
+        err = capsys.readouterr().err
+        assert code == 2, (command, err)
+        assert "The config profile (nosuch) could not be found" in err, err
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
+    records = sorted(audit_dir.glob("*.json"))
+    assert len(records) == 3, records
+    assert all('"refused: AWS configuration' in r.read_text(encoding="utf-8") for r in records)

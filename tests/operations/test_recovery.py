@@ -139,6 +139,16 @@ def test_failover_refused_without_confirmation_or_allow_data_loss(world: World) 
     assert world.control_item(PRIMARY, SECONDARY) is None, "nothing was fenced"
 
 
+def test_failover_to_the_region_that_already_writes_leaves_the_healthy_standby_alone(world: World) -> None:
+    world.put_lag(SECONDARY, 120)
+    report = failover(world.context(), PRIMARY, allow_data_loss=True, confirmed=True)
+    assert report.outcome == STOPPED_OUTCOME, statuses(report.steps)
+    assert "us-east-1 already writes and no move is pending: there is nothing to fail over" in report.reason
+    assert not report.resume_command, "nothing to resume"
+    assert world.control_item(SECONDARY, PRIMARY) is None, "the standby was neither drained nor fenced"
+    assert world.db.requests == []
+
+
 def test_failover_of_a_headless_secondary_is_refused(world: World) -> None:
     world.db.members[SECONDARY].instances = 0
     report = failover(world.context(), SECONDARY, allow_data_loss=True, confirmed=True)
