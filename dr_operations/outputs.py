@@ -128,12 +128,14 @@ def parse_outputs(data: Mapping[str, Any], source: str = "outputs") -> StackOutp
     """Build ``StackOutputs`` from the flat outputs (every value a string); ``OutputsError`` lists every
     missing key at once.
     """
-    missing = [key for key in _STACK_KEYS if not isinstance(data.get(key), str)]
-    missing += [
-        f"{role}{key}" for role in ROLES for key in _REGIONAL_KEYS if not isinstance(data.get(f"{role}{key}"), str)
-    ]
-    if missing:
-        raise OutputsError(f"{source}: missing output(s): {', '.join(missing)} (is this the payments DR stack?)")
+    wanted = [*_STACK_KEYS, *(f"{role}{key}" for role in ROLES for key in _REGIONAL_KEYS)]
+    missing = [key for key in wanted if key not in data]
+    not_text = [key for key in wanted if key in data and not isinstance(data[key], str)]
+    problems = [f"missing output(s): {', '.join(missing)}"] if missing else []
+    if not_text:
+        problems.append(f"not a string (every flat output is one): {', '.join(not_text)}")
+    if problems:
+        raise OutputsError(f"{source}: {'; '.join(problems)} (is this the payments DR stack?)")
     regions: dict[str, RegionResources] = {}
     for role in ROLES:
 

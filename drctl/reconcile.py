@@ -390,11 +390,17 @@ def _has_rich() -> bool:
 
 
 def _deployed_anchor(outputs: Path | None) -> str | None:
+    """The deployed ``anchorRegion`` output. The default file is optional; a file the operator named must
+    be readable JSON (raises ``ReconcileError``), never silently ignored.
+    """
     path = outputs if outputs is not None else DEFAULT_OUTPUTS
     try:
         value = json.loads(path.read_text(encoding="utf-8")).get("anchorRegion")
-    except (OSError, ValueError, AttributeError):
-        return None
+    except (OSError, ValueError, AttributeError) as error:
+        if outputs is None:
+            return None
+        reason = "not a JSON object" if isinstance(error, AttributeError) else str(error)
+        raise ReconcileError(f"--outputs {outputs}: cannot read the stack outputs ({reason})") from None
     return value if isinstance(value, str) else None
 
 
@@ -414,7 +420,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--writer-region",
         metavar="REGION",
-        help="where the writer is now (from `drctl status`): nothing is done if the file already names it primary",
+        help="where the writer is now (from `drctl status`); required to write the file: nothing is done if the "
+        "file already names it primary, so a second run is harmless",
     )
     parser.add_argument(
         "--outputs",
@@ -430,6 +437,12 @@ def run_command(args: argparse.Namespace, out: IO[str] | None = None, err: IO[st
     out = out or sys.stdout
     err = err or sys.stderr
     try:
+        if args.writer_region is None and not args.dry_run:
+            # Without it a second run would swap the roles back: the file cannot tell a swap already done.
+            raise ReconcileError(
+                "pass --writer-region REGION (the region `drctl status` names as the writer) to write the file; "
+                "--dry-run previews without it"
+            )
         result = reconcile(
             args.config,
             env=os.environ,

@@ -86,6 +86,36 @@ def _plain_scalars(text: str) -> dict[str, str]:
     return found
 
 
+def _duplicate_keys(text: str) -> list[str]:
+    """Keys written twice at the top level or directly under ``config``: PyYAML keeps the last silently,
+    a stack file reviewed by its first occurrence would then deploy the second.
+    """
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    duplicates: list[str] = []
+    mappings = [("", root)] + [
+        ("config: ", value)
+        for key, value in root.value
+        if key.value == "config" and isinstance(value, yaml.MappingNode)
+    ]
+    for prefix, mapping in mappings:
+        seen: set[str] = set()
+        for key_node, _ in mapping.value:
+            key = str(key_node.value)
+            if key in seen:
+                duplicates.append(f"{prefix}{key}")
+            seen.add(key)
+    return duplicates
+
+
+def _yaml_error_line(error: yaml.YAMLError) -> str:
+    """One line: what PyYAML found and where (its own message spans several lines with a source excerpt)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(problem)
+
+
 def _text_problem(key: str, value: Any, written: str | None) -> ConfigProblem | None:
     """A text setting that YAML reads as a number or boolean is ambiguous: reject it, ask for quotes."""
     if isinstance(value, (str, dict, list)) or value is None:
@@ -125,12 +155,15 @@ def read_stack_file(path: Path) -> StackFile:
         text = path.read_text(encoding="utf-8")
         document = yaml.safe_load(text)
         written = _plain_scalars(text)
+        duplicates = _duplicate_keys(text)
     except FileNotFoundError:
         raise StackFileError([ConfigProblem(where, "no such stack file")], readable=False) from None
     except (OSError, UnicodeDecodeError) as error:
         raise StackFileError([ConfigProblem(where, f"cannot be read ({error})")], readable=False) from None
     except yaml.YAMLError as error:
-        raise StackFileError([ConfigProblem(where, f"is not valid YAML ({error})")]) from None
+        raise StackFileError([ConfigProblem(where, f"is not valid YAML ({_yaml_error_line(error)})")]) from None
+    if duplicates:
+        raise StackFileError([ConfigProblem(key, "is written more than once: keep one") for key in duplicates])
     if document is None:
         document = {}
     if not isinstance(document, dict):

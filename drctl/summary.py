@@ -65,10 +65,15 @@ def _region_facts(plan: Plan, region: str) -> Iterator[str]:
     if public:
         yield f"NAT: {len(nat)} gateway in public subnet {public[0].inputs.get('cidrBlock')}"
     else:
-        yield "NAT: none (natGatewaysPerRegion = 0): private subnets reach only the gateway endpoints and the peer"
-    services = sorted(str(e.inputs.get("serviceName", "")).rsplit(".", 1)[-1] for e in of(ENDPOINT))
-    if services:
-        yield f"gateway endpoints: {', '.join(services)} on every private route table"
+        yield "NAT: none (natGatewaysPerRegion = 0): private subnets reach only the VPC endpoints and the peer"
+    for kind, where in (("Gateway", "on every private route table"), ("Interface", "in every private subnet")):
+        services = sorted(
+            str(e.inputs.get("serviceName", "")).rsplit(".", 1)[-1]
+            for e in of(ENDPOINT)
+            if str(e.inputs.get("vpcEndpointType") or "Gateway") == kind
+        )
+        if services:
+            yield f"{kind.lower()} endpoints: {', '.join(services)} {where}"
     destinations = {str(f.inputs.get("logDestination", "")) for f in of(FLOW_LOG)}
     for group in of(LOG_GROUP):
         if any(str(d).endswith(f":log-group:{group.inputs.get('name')}") for d in destinations):

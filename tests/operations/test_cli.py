@@ -113,6 +113,10 @@ def test_cli_rejects_regions_and_outputs_it_does_not_know(
     broken.write_text('{"primaryRegion": "us-east-1"}', encoding="utf-8")
     assert cli.main(["status", "--outputs", str(broken)]) == 2
     assert "missing output(s)" in capsys.readouterr().err
+    good = json.loads(outputs.read_text(encoding="utf-8"))
+    broken.write_text(json.dumps(good | {"primaryRegion": 1}), encoding="utf-8")
+    assert cli.main(["status", "--outputs", str(broken)]) == 2
+    assert "not a string (every flat output is one): primaryRegion" in capsys.readouterr().err
     broken.write_text("[1]", encoding="utf-8")
     assert cli.main(["status", "--outputs", str(broken)]) == 2
     broken.write_text("{", encoding="utf-8")

@@ -75,6 +75,11 @@ def test_plan_reports_stack_file_problems(
         (None, "no such stack file", "cannot read {path}:"),
         (b"config:\n  TapStack:apiStageName: \xff\n", "cannot be read ('utf-8' codec", "cannot read {path}:"),
         ("config: [unclosed", "is not valid YAML", "{path}: invalid stack configuration (1 problem):"),
+        (
+            "config:\n  TapStack:backupRetentionDays: 7\n  TapStack:backupRetentionDays: 14\n",
+            "config: TapStack:backupRetentionDays: is written more than once: keep one",
+            "{path}: invalid stack configuration (1 problem):",
+        ),
         ("- a list", "must be a mapping with a 'config' key", "{path}: invalid stack configuration (1 problem):"),
         ("config: 3", "must be a mapping of keys to values", "{path}: invalid stack configuration (1 problem):"),
         (
@@ -102,6 +107,8 @@ def test_plan_bad_stack_file_says_whether_it_was_unreadable_or_invalid(
     assert err.startswith(f"drctl plan: {heading.format(path=stack_file)}\n  - "), err
     assert fragment in err
     assert "Traceback" not in err
+    problems = int(heading.split("(")[1].split(maxsplit=1)[0]) if "problem" in heading else 1
+    assert len(err.strip().splitlines()) == 1 + problems, f"one heading and one line per problem: {err}"
 
 
 def test_plan_quiet_with_explicit_stack(
@@ -145,6 +152,9 @@ def test_plan_without_nat_says_so(
     stack_file.write_text("config:\n  TapStack:natGatewaysPerRegion: 0\n  TapStack:databaseSecretName: s\n")
     _, out, _ = run(["plan", "--config", str(stack_file)], capsys)
     assert "NAT: none" in out
+    # KMS is reached through an interface endpoint, S3 and DynamoDB through gateway endpoints.
+    assert "gateway endpoints: dynamodb, s3 on every private route table" in out
+    assert "interface endpoints: kms in every private subnet" in out
 
 
 def test_stack_file_values_reach_the_program_as_pulumi_strings(tmp_path: Path) -> None:

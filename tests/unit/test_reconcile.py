@@ -233,11 +233,30 @@ def test_reconcile_cli_reads_the_deployed_anchor_from_outputs(
     stack_file.write_text(stack_file.read_text().replace("  TapStack:anchorRegion: us-east-1\n", ""))
     outputs = tmp_path / "flat-outputs.json"
     outputs.write_text(json.dumps({"anchorRegion": "us-east-2"}))
-    assert main(["reconcile", "--config", str(stack_file), "--outputs", str(outputs)]) == 2
+    assert main(["reconcile", "--config", str(stack_file), "--dry-run", "--outputs", str(outputs)]) == 2
     assert "output says us-east-2 founded the pair" in capsys.readouterr().err
     outputs.write_text("not json")
-    assert main(["reconcile", "--config", str(stack_file), "--outputs", str(outputs)]) == 2
+    assert main(["reconcile", "--config", str(stack_file), "--dry-run", "--outputs", str(outputs)]) == 2
+    assert "--outputs " in capsys.readouterr().err, "a file the operator named is never silently ignored"
+    assert main(["reconcile", "--config", str(stack_file), "--dry-run", "--outputs", str(tmp_path / "none")]) == 2
+    assert "cannot read the stack outputs" in capsys.readouterr().err
+    assert main(["reconcile", "--config", str(stack_file), "--dry-run"]) == 2
     assert "if this file's roles were never swapped" in capsys.readouterr().err
+
+
+def test_reconcile_cli_writes_only_with_the_writer_region_and_a_second_run_does_nothing(
+    stack_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "unit")
+    original = stack_file.read_text()
+    assert main(["reconcile", "--config", str(stack_file)]) == 2
+    assert "pass --writer-region" in capsys.readouterr().err
+    assert stack_file.read_text() == original
+    assert main(["reconcile", "--config", str(stack_file), "--writer-region", "us-east-2"]) == 0
+    swapped = stack_file.read_text()
+    assert "TapStack:primaryRegion: us-east-2" in swapped
+    assert main(["reconcile", "--config", str(stack_file), "--writer-region", "us-east-2"]) == 0
+    assert stack_file.read_text() == swapped, "run twice, the roles are not swapped back"
 
 
 def _result(stack_file: Path, diff: PlanDiff | None) -> Reconciliation:
