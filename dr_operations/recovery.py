@@ -146,6 +146,7 @@ def _preflight_switchover(
             target_health=health,
             lag_threshold_ms=ctx.outputs.lag_threshold_ms,
             allow_drained_target=allow_drained_target,
+            unreachable=[r for r in ctx.outputs.regions if not ctx.aws.is_reachable(r)],
         )
         run.facts["preflight"] = [facts_json(c) for c in checks]
         run.facts["rpo_lag"] = facts_json(lag)

@@ -8,6 +8,7 @@ what would a failover lose now ("about N ms of committed writes", the secondary'
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from dr_operations.aws import AwsCallError, RegionUnreachableError
@@ -145,11 +146,23 @@ def switchover_checks(
     target_health: HealthAnswer,
     lag_threshold_ms: int,
     allow_drained_target: bool = False,
+    unreachable: Sequence[str] = (),
 ) -> list[Check]:
     """The conditions of a planned switchover to ``target`` (AWS requires the first four; the rest are
-    ours: a switchover into a lagging or unhealthy region is a switchover into an outage).
+    ours: a switchover into a lagging or unhealthy region is a switchover into an outage). ``unreachable``:
+    regions that did not answer; a switchover needs both, and what could not be read from them is
+    reported as not read, not as a fault of the region.
     """
     checks = []
+    if unreachable:
+        checks.append(
+            Check(
+                name="both regions answer",
+                ok=False,
+                detail=f"{', '.join(sorted(unreachable))} does not answer: a switchover needs both regions "
+                "(during an outage: drctl failover)",
+            )
+        )
     members = database.members
     target_member = members.get(target)
     pending = database.pending
@@ -179,7 +192,7 @@ def switchover_checks(
         Check(
             name="same engine version",
             ok=len(versions) == 1 and None not in versions,
-            detail=", ".join(f"{r}: {m.engine_version or 'unknown'}" for r, m in sorted(members.items())),
+            detail=", ".join(f"{r}: {m.engine_version or 'not read'}" for r, m in sorted(members.items())),
         )
     )
     instances = target_member.instances if target_member else None
@@ -187,7 +200,9 @@ def switchover_checks(
         Check(
             name="target has an instance",
             ok=bool(instances),
-            detail=f"{target}: {instances if instances is not None else 'unknown'} instance(s)"
+            detail=f"{target}: not read (DescribeDBClusters did not answer)"
+            if instances is None
+            else f"{target}: {instances} instance(s)"
             + ("" if instances else " (a headless secondary cannot be promoted: add an instance first)"),
         )
     )
@@ -256,6 +271,7 @@ def read_status(ctx: OperationContext, *, use_route53: bool = True) -> StackStat
             rpo_lag=rpo,
             target_health=region_states[secondary].health,
             lag_threshold_ms=outputs.lag_threshold_ms,
+            unreachable=[r for r, state in region_states.items() if not state.reachable],
         )
         if database is not None and secondary is not None
         else []

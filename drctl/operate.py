@@ -45,6 +45,7 @@ from dr_operations.recovery import (
 )
 from dr_operations.status import UNKNOWN_EXIT, read_status
 from dr_operations.watcher import arm
+from drctl.artifacts import ArtifactError, check_writable
 from drctl.render import console, progress_printer, render_report, render_status, to_json
 
 EXIT_OK, EXIT_STOPPED, EXIT_USAGE = 0, 1, 2
@@ -256,6 +257,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     leaves an audit record (a refused or interrupted one locally at least).
     """
     out, err = console(), console(stderr=True)
+    try:
+        # Refused before any AWS call: a run whose local audit record cannot be written must not act.
+        check_writable(Path(args.audit_dir) / "audit-record.json")
+    except ArtifactError as error:
+        print(f"drctl {args.command}: --audit-dir: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         outputs = load_outputs(args.outputs)
         factory, problem = _clients(args)

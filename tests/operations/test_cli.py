@@ -259,3 +259,30 @@ def test_cli_unknown_aws_profile_is_one_line_exit_2_and_a_local_record(
     records = sorted(audit_dir.glob("*.json"))
     assert len(records) == 3, records
     assert all('"refused: AWS configuration' in r.read_text(encoding="utf-8") for r in records)
+
+
+def test_cli_unwritable_audit_dir_is_refused_before_any_aws_call(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    world, outputs = drctl
+    a_file = tmp_path / "a-file"
+    a_file.write_text("", encoding="utf-8")
+    for audit_dir in ("/proc/drctl-audit", str(a_file)):
+        code = cli.main(
+            [
+                "failover",
+                "--to",
+                SECONDARY,
+                "--allow-data-loss",
+                "--yes",
+                "--outputs",
+                str(outputs),
+                "--audit-dir",
+                audit_dir,
+            ]
+        )
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert f"drctl failover: --audit-dir: cannot write {audit_dir}/audit-record.json" in err
+    assert world.db.requests == [], "nothing was done"
+    assert world.call_count == 0, "not one AWS call"
