@@ -33,7 +33,9 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
     subcommand's parser (argparse's default for subparsers): ``drctl.docs_cli`` passes one that raises
     instead of exiting, to check the documents' commands.
     """
-    parser = parser_class(prog="drctl", description=__doc__.split("\n\n", maxsplit=1)[0] if __doc__ else None)
+    parser = parser_class(
+        prog="drctl", description=__doc__.split("\n\n", maxsplit=1)[0].replace("``", "") if __doc__ else None
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plan = commands.add_parser(
         "plan",

@@ -128,25 +128,43 @@ def _timeout(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Exit statuses per command, for its --help (the README's command table says the same).
+_EXITS = {
+    "status": "0 healthy, 1 degraded, 2 cannot tell (or a usage error)",
+    "drill": "0 succeeded, 1 failed or refused, 2 usage error",
+}
+_CHANGING_EXITS = "0 done or nothing to do, 1 stopped (the output gives the command to resume), 2 usage error"
+
+
+def _add(commands: Any, name: str, helptext: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and what its exit status means."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=helptext,
+        description=f"{helptext[0].upper()}{helptext[1:]}. Exit status: {_EXITS.get(name, _CHANGING_EXITS)}.",
+    )
+    return parser
+
+
 def register(commands: Any) -> None:
     """Add the operations subcommands to drctl's parser."""
-    status = commands.add_parser("status", help="who writes, replication, health and a switchover GO/NO-GO")
+    status = _add(commands, "status", "who writes, replication, health and a switchover GO/NO-GO")
     _common(status, mutating=False)
     status.add_argument("--no-route53", action="store_true", help="do not ask Route 53's API (us-east-1) at all")
 
-    move = commands.add_parser("switchover", help="planned switchover of the database writer (no data loss)")
+    move = _add(commands, "switchover", "planned switchover of the database writer (no data loss)")
     _common(move, mutating=True)
     move.add_argument("--to", required=True, metavar="REGION", help="the region that will write")
     _timeout(move)
 
-    fail = commands.add_parser("failover", help="unplanned failover to REGION, losing what had not replicated")
+    fail = _add(commands, "failover", "unplanned failover to REGION, losing what had not replicated")
     _common(fail, mutating=True)
     fail.add_argument("--to", required=True, metavar="REGION", help="the surviving region (the only one called)")
     fail.add_argument("--allow-data-loss", action="store_true", help="required: a failover loses the RPO lag")
     fail.add_argument("--yes", action="store_true", help="skip the typed confirmation (automation)")
     _timeout(fail)
 
-    back = commands.add_parser("failback", help="switch the writer back once the old writer rejoined and caught up")
+    back = _add(commands, "failback", "switch the writer back once the old writer rejoined and caught up")
     _common(back, mutating=True)
     back.add_argument("--to", metavar="REGION", help="the region to write again (default: the stack's anchor region)")
     _timeout(back)
@@ -155,7 +173,7 @@ def register(commands: Any) -> None:
         ("drain", "take REGION out of DNS through its /health (no Route 53 control plane needed)"),
         ("undrain", "lift REGION's drain and fence"),
     ):
-        parser = commands.add_parser(name, help=helptext)
+        parser = _add(commands, name, helptext)
         _common(parser, mutating=True)
         parser.add_argument("region", metavar="REGION")
         parser.add_argument("--reason", default="", help="why (kept in the control item and the audit record)")
@@ -163,17 +181,20 @@ def register(commands: Any) -> None:
             parser.add_argument("--fence", action="store_true", help="also refuse new payments there (retryable 503)")
             parser.add_argument("--wait-dns", action="store_true", help="wait until the API name resolves elsewhere")
 
-    automation = commands.add_parser(
-        "automation", help="arm or disarm a region's automatic database failover (only drctl re-arms it after it acted)"
+    automation = _add(
+        commands,
+        "automation",
+        "arm or disarm a region's automatic database failover (only drctl re-arms it after it acted)",
     )
     _common(automation, mutating=True)
     automation.add_argument("action", choices=("arm", "disarm"))
     automation.add_argument("region", metavar="REGION", help="the region whose watcher would fail over to itself")
     automation.add_argument("--reason", default="", help="why (kept in the latch and the audit record)")
 
-    drill = commands.add_parser(
+    drill = _add(
+        commands,
         "drill",
-        help="exercise recovery on a drill-target stack, measured, with an evidence report (see README, Drills)",
+        "exercise recovery on a drill-target stack, measured, with an evidence report (see README, Drills)",
     )
     _common(drill, mutating=False)
     drill.add_argument("scenario", choices=SCENARIOS)
@@ -195,8 +216,8 @@ def register(commands: Any) -> None:
         help="local evidence (default: .drctl/drills)",
     )
 
-    preserve = commands.add_parser(
-        "preserve-lost-writes", help="copy Aurora's unplanned-failover snapshot of REGION to a manual snapshot"
+    preserve = _add(
+        commands, "preserve-lost-writes", "copy Aurora's unplanned-failover snapshot of REGION to a manual snapshot"
     )
     _common(preserve, mutating=True)
     preserve.add_argument("--region", required=True, metavar="REGION", help="the region of the old writer")

@@ -409,7 +409,7 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "reconcile",
         help="after a switchover or failover, swap the roles in the stack file if nothing stateful is replaced",
-        description=(__doc__ or "").split("\n\n", maxsplit=1)[1].split("\n\n", maxsplit=1)[0],
+        description=(__doc__ or "").split("\n\n", maxsplit=1)[1].split("\n\n", maxsplit=1)[0].replace("``", ""),
     )
     parser.add_argument(
         "--config", type=Path, required=True, metavar="FILE", help="the stack file, Pulumi.<stack>.yaml"

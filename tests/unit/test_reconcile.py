@@ -160,7 +160,11 @@ def test_reconcile_refuses_and_keeps_the_file_when_something_stateful_is_replace
     ("edit", "fragment"),
     [
         (lambda t: t.replace("  TapStack:primaryRegion: us-east-1\n", ""), "TapStack:primaryRegion is not set"),
-        (lambda t: t + "  TapStack:secondaryRegion: us-east-2\n", "TapStack:secondaryRegion is set more than once"),
+        (
+            lambda t: t + "  TapStack:secondaryRegion: us-east-2\n",
+            "TapStack:secondaryRegion: is written more than once",
+        ),
+        (lambda t: t + "  secondaryRegion: us-east-2\n", "TapStack:secondaryRegion is set more than once"),
     ],
 )
 def test_reconcile_needs_both_roles_written_once(stack_file: Path, edit: Any, fragment: str) -> None:
