@@ -18,6 +18,7 @@ from dr_operations.aws import AwsCallError, CallRecord
 from dr_operations.drain import drain, undrain
 from dr_operations.latch import latch_key, set_latch
 from dr_operations.names import NAMESPACE
+from dr_operations.probes import DRAINED, HEALTHY
 from dr_operations.watcher import Watcher, WatcherSettings, arm
 from tests.operations.world import PRIMARY, SECONDARY, World, client_error
 
@@ -170,7 +171,7 @@ def test_watcher_declines_for_a_peer_drained_through_the_surviving_replica(world
     assert flag["drained"]["BOOL"]
     reports = [minute(world) for _ in range(10)]
     for report in reports:
-        assert report.peer.status != "drained", "the probe must fail: the flag is the only evidence of the drain"
+        assert report.peer.status != DRAINED, "the probe must fail: the flag is the only evidence of the drain"
         assert report.signals.peer_drained_flag, f"{SECONDARY}'s watcher did not read {PRIMARY}'s drain flag"
         assert report.decision.verdict is Verdict.DECLINE, report.decision.reasons
         assert any("drained on purpose" in r for r in report.decision.reasons), report.decision.reasons
@@ -196,7 +197,7 @@ def test_watcher_waits_the_full_window_again_after_the_peer_flaps(world: World) 
     world.unreachable.discard(PRIMARY)
     world.put_lag(SECONDARY, 400, minutes_ago=2.6)
     answered = minute(world)
-    assert answered.peer.status == "healthy"
+    assert answered.peer.status == HEALTHY
     assert answered.signals.peer_failing_since is None, "the failing streak survived a healthy answer"
     assert answered.decision.verdict is Verdict.DECLINE, answered.decision.reasons
     world.unreachable.add(PRIMARY)
