@@ -4,10 +4,15 @@ version mismatch, region unreachable, Route 53's API down.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import boto3
+import pytest
 
 from dr_operations.control import ControlState
 from dr_operations.status import DEGRADED_EXIT, HEALTHY_EXIT, UNKNOWN_EXIT, read_status
+from drctl import cli, operate
 from tests.operations.world import PRIMARY, SECONDARY, Pending, World
 
 
@@ -36,11 +41,20 @@ def test_status_lagging_is_no_go(world: World) -> None:
 
 
 def test_status_stale_lag_is_unknown_data_loss(world: World) -> None:
-    world.put_lag(SECONDARY, 50, minutes_ago=14)
-    # The fresh 120 ms point from the fixture is newer; remove it by using a fresh world state:
+    """Ten minutes on, the fixture's 120 ms datapoint (then a minute old) is the latest there is: it no longer
+    says what a failover would lose, so the figure is unknown, and a switchover on it is NO-GO.
+    """
+    world.advance(600)
     status = read_status(world.context())
     assert status.rpo_lag is not None
-    assert status.rpo_lag.value == 120
+    assert status.rpo_lag.value == 120, status.rpo_lag
+    assert not status.rpo_lag.fresh, status.rpo_lag
+    loss = status.data_loss_if_failover
+    assert loss.startswith("unknown: the last RPO lag reading (120 ms) is "), f"data loss if failover: {loss}"
+    assert "about" not in loss, f"a stale lag reported as what a failover would lose: {loss}"
+    failed = {c.name for c in status.switchover_checks if not c.ok}
+    assert failed == {"RPO lag under 1000 ms"}, failed
+    assert status.exit_code == DEGRADED_EXIT, status.problems
 
 
 def test_status_pending_switchover_is_reported(world: World) -> None:
@@ -106,3 +120,124 @@ def test_status_shows_a_drain_that_has_not_replicated(world: World) -> None:
     state = status.regions[PRIMARY]
     assert state.control_replicated is False
     assert any("differ between the replicas" in p for p in status.problems), status.problems
+
+
+def test_status_reports_a_dynamodb_replica_that_is_not_active(world: World) -> None:
+    world.table_replicas = {PRIMARY: "ACTIVE", SECONDARY: "INACCESSIBLE_ENCRYPTION_CREDENTIALS"}
+    status = read_status(world.context())
+    table = status.regions[PRIMARY].table
+    assert table is not None, f"{PRIMARY}'s table was not described"
+    assert table.replica_status[SECONDARY] == "INACCESSIBLE_ENCRYPTION_CREDENTIALS", table.replica_status
+    expected = f"DynamoDB replica in {SECONDARY} is INACCESSIBLE_ENCRYPTION_CREDENTIALS (seen from {PRIMARY})"
+    assert expected in status.problems, status.problems
+    assert status.exit_code == DEGRADED_EXIT
+    assert status.verdict == "degraded"
+    assert status.switchover_go, "the table's replica does not decide a switchover of the database"
+
+
+def test_status_reports_a_dynamodb_replication_latency_above_the_threshold(world: World) -> None:
+    dimensions = {"TableName": world.outputs.table_name, "ReceivingRegion": SECONDARY}
+    world.put_metric(PRIMARY, "AWS/DynamoDB", "ReplicationLatency", dimensions, 2500, unit="Milliseconds")
+    world.put_metric(
+        SECONDARY,
+        "AWS/DynamoDB",
+        "ReplicationLatency",
+        dimensions | {"ReceivingRegion": PRIMARY},
+        40,
+        unit="Milliseconds",
+    )
+    status = read_status(world.context())
+    table = status.regions[PRIMARY].table
+    assert table is not None, f"{PRIMARY}'s table was not described"
+    assert table.latency_to_other.value == 2500, table.latency_to_other
+    other = status.regions[SECONDARY].table
+    assert other is not None
+    assert other.latency_to_other.value == 40, other.latency_to_other
+    latency = [p for p in status.problems if "DynamoDB replication latency" in p]
+    assert latency == [f"DynamoDB replication latency from {PRIMARY}: 2500 ms"], status.problems
+    assert status.exit_code == DEGRADED_EXIT
+
+
+def test_status_reports_s3_replication_with_failed_operations(world: World) -> None:
+    source, destination = world.outputs.region(PRIMARY), world.outputs.region(SECONDARY)
+    dimensions = {
+        "SourceBucket": source.receipts_bucket,
+        "DestinationBucket": destination.receipts_bucket,
+        "RuleId": f"to-{SECONDARY}",
+    }
+    world.put_metric(PRIMARY, "AWS/S3", "OperationsFailedReplication", dimensions, 3)
+    status = read_status(world.context())
+    receipts = [b for b in status.regions[PRIMARY].buckets if b.source_bucket == source.receipts_bucket]
+    assert len(receipts) == 1, status.regions[PRIMARY].buckets
+    assert receipts[0].failed.value == 3, receipts[0].failed
+    expected = f"S3 replication from {source.receipts_bucket}: 3 failed operations"
+    assert expected in status.problems, status.problems
+    assert status.exit_code == DEGRADED_EXIT
+
+
+def test_status_reports_an_alarm_in_alarm(world: World) -> None:
+    name = f"payments-rpo-lag-{world.outputs.suffix}"
+    cloudwatch = world.raw("cloudwatch", SECONDARY)
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/RDS",
+        MetricName="AuroraGlobalDBRPOLag",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1000,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test: the RPO lag is over 1 s")
+    status = read_status(world.context())
+    assert status.regions[SECONDARY].alarms == [name], status.regions[SECONDARY].alarms
+    assert status.regions[PRIMARY].alarms == [], status.regions[PRIMARY].alarms
+    assert f"alarms in ALARM in {SECONDARY}: {name}" in status.problems, status.problems
+    assert status.exit_code == DEGRADED_EXIT
+
+
+def test_status_with_the_secondary_unreachable_reads_the_rest_from_the_primary(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.unreachable.add(SECONDARY)
+    context = world.context()
+    status = read_status(context)
+    assert status.writer_region == PRIMARY
+    assert status.database is not None
+    assert status.database.read_via == PRIMARY
+    lost = status.regions[SECONDARY]
+    assert not lost.reachable
+    assert lost.unreachable_reason
+    assert lost.health.status == "unknown"
+    assert lost.table is None
+    assert lost.alarms is None
+    assert lost.control_elsewhere is not None, f"{SECONDARY}'s drain flags were not read through {PRIMARY}"
+    assert lost.automation == "armed", f"{SECONDARY}'s latch was not read through {PRIMARY}"
+    here = status.regions[PRIMARY]
+    assert here.reachable
+    assert here.health.status == "healthy"
+    assert here.table is not None
+    assert here.alarms == []
+    assert status.check_views is not None, "Route 53's API (us-east-1) answers"
+    assert status.dns is not None
+    assert status.dns.region == PRIMARY
+    assert status.rpo_lag is not None
+    assert status.rpo_lag.value is None, "the RPO lag lives in the unreachable secondary"
+    assert status.data_loss_if_failover.startswith("unknown"), status.data_loss_if_failover
+    assert not status.switchover_go
+    assert any(p.startswith(f"{SECONDARY} is unreachable") for p in status.problems), status.problems
+    assert status.exit_code == DEGRADED_EXIT
+    assert all(c.outcome == "unreachable" for c in context.aws.calls_to([SECONDARY]))
+    # The same through drctl itself: a table, exit 1, no traceback.
+    outputs = tmp_path / "flat-outputs.json"
+    outputs.write_text(json.dumps(world.raw_outputs), encoding="utf-8")
+    monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: world.factory)
+    monkeypatch.setattr(operate.WIRING, "resolver", lambda: world)
+    monkeypatch.setattr(operate.WIRING, "http_get", world.http_get)
+    monkeypatch.setattr(operate.WIRING, "sleep", world.sleep)
+    monkeypatch.setattr(operate.WIRING, "monotonic", world.monotonic)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["status", "--outputs", str(outputs)]) == DEGRADED_EXIT
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+    assert f"{SECONDARY} is unreachable" in printed.out, printed.out

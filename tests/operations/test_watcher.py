@@ -15,9 +15,10 @@ from botocore.exceptions import EndpointConnectionError
 
 from dr_operations.automation import TRIPPED, Verdict
 from dr_operations.aws import AwsCallError, CallRecord
-from dr_operations.drain import undrain
+from dr_operations.drain import drain, undrain
 from dr_operations.latch import latch_key, set_latch
 from dr_operations.names import NAMESPACE
+from dr_operations.probes import DRAINED, HEALTHY
 from dr_operations.watcher import Watcher, WatcherSettings, arm
 from tests.operations.world import PRIMARY, SECONDARY, World, client_error
 
@@ -142,17 +143,72 @@ def test_watcher_never_acts_on_a_blip_while_aurora_still_replicates(world: World
     assert world.db.requests == []
 
 
-def test_watcher_declines_for_a_drained_peer_when_disabled_and_in_the_writer(world: World) -> None:
+def test_watcher_declines_when_disabled_and_in_the_writers_region(world: World) -> None:
     world.put_lag(SECONDARY, 300, minutes_ago=0.5)
     minute(world)
     world.unreachable.add(PRIMARY)
     for _ in range(9):
-        assert minute(world, enabled=False).decision.verdict is Verdict.DECLINE
+        report = minute(world, enabled=False)
+        assert report.decision.verdict is Verdict.DECLINE, report.decision.reasons
+    assert any("auroraAutoFailover: false" in r for r in report.decision.reasons), report.decision.reasons
     assert world.db.requests == []
     world.unreachable.discard(PRIMARY)
     report = minute(world, PRIMARY)
     assert report.decision.verdict is Verdict.DECLINE
     assert any("this region writes" in r for r in report.decision.reasons)
+
+
+def test_watcher_declines_for_a_peer_drained_through_the_surviving_replica(world: World) -> None:
+    """us-east-1 is cut off (its probe fails) after an operator drained it through us-east-2's replica: a drain
+    on purpose is not an outage, so the watcher declines for twice the window and never requests a failover.
+    """
+    world.put_lag(SECONDARY, 400, minutes_ago=0.5)
+    assert minute(world).decision.verdict is Verdict.DECLINE
+    world.unreachable.add(PRIMARY)
+    drain(world.context(), PRIMARY, fence=False, reason="maintenance")
+    flag = world.control_item(PRIMARY, SECONDARY)
+    assert flag is not None, f"the drain of {PRIMARY} was not written through {SECONDARY}"
+    assert flag["drained"]["BOOL"]
+    reports = [minute(world) for _ in range(10)]
+    for report in reports:
+        assert report.peer.status != DRAINED, "the probe must fail: the flag is the only evidence of the drain"
+        assert report.signals.peer_drained_flag, f"{SECONDARY}'s watcher did not read {PRIMARY}'s drain flag"
+        assert report.decision.verdict is Verdict.DECLINE, report.decision.reasons
+        assert any("drained on purpose" in r for r in report.decision.reasons), report.decision.reasons
+    assert world.db.requests == [], f"failed over from a drained {PRIMARY}"
+    assert 1.0 not in metric_values(SECONDARY, "AutoFailoverActions"), "paged for an automatic failover"
+
+
+def test_watcher_waits_the_full_window_again_after_the_peer_flaps(world: World) -> None:
+    """us-east-1 fails the probe for four minutes, answers for one, then fails again: the outage starts again,
+    so the watcher waits the full five minutes before acting, never counting the first four.
+
+    Aurora here stays stalled from the first outage on (its only datapoint in the healthy minute is 156 s old:
+    no proof of a live writer, yet a recent enough RPO lag reading), so from the second outage's second minute
+    only the probe's window holds the watcher back.
+    """
+    world.db.move_ticks = 1
+    world.put_lag(SECONDARY, 400, minutes_ago=0.5)
+    assert minute(world).decision.verdict is Verdict.DECLINE
+    world.unreachable.add(PRIMARY)
+    # The first minute still sees Aurora's 90 s old datapoint (the writer was alive then): it declines.
+    first = [minute(world).decision.verdict for _ in range(4)]
+    assert first == [Verdict.DECLINE, Verdict.WAIT, Verdict.WAIT, Verdict.WAIT], first
+    world.unreachable.discard(PRIMARY)
+    world.put_lag(SECONDARY, 400, minutes_ago=2.6)
+    answered = minute(world)
+    assert answered.peer.status == HEALTHY
+    assert answered.signals.peer_failing_since is None, "the failing streak survived a healthy answer"
+    assert answered.decision.verdict is Verdict.DECLINE, answered.decision.reasons
+    world.unreachable.add(PRIMARY)
+    again = [minute(world) for _ in range(5)]
+    for index, report in enumerate(again):
+        assert report.decision.verdict is Verdict.WAIT, (index, report.decision.reasons)
+        assert any(f"for {index:.1f} of 5 minutes" in r for r in report.decision.reasons), report.decision.reasons
+    assert world.db.requests == [], "failed over before the peer had failed for the full window again"
+    acting = minute(world)
+    assert acting.decision.verdict is Verdict.FAIL_OVER, acting.decision.reasons
+    assert world.db.writer == SECONDARY
 
 
 def test_watcher_respects_a_disarmed_latch(world: World) -> None:

@@ -389,7 +389,8 @@ CLUSTER_IPS = {PRIMARY: "10.10.1.10", SECONDARY: "10.20.1.10"}
 API_IPS = {PRIMARY: "198.51.100.1", SECONDARY: "198.51.100.2"}
 
 
-class World:
+# The one façade every operations test drives (stores, metrics, probes, clock): its methods are its vocabulary.
+class World:  # pylint: disable=too-many-public-methods
     """Both regions, their stores, the database simulation, the probes and the clock."""
 
     def __init__(self, outputs: dict[str, str]) -> None:
@@ -404,6 +405,9 @@ class World:
         self.started = datetime.datetime.now(datetime.UTC)
         # Seconds until a heartbeat written in one region is readable in the other (None: never).
         self.heartbeat_delay: dict[str, float | None] = {"DynamoDB": 0.0, "S3": 0.0}
+        # The global table's replicas as DescribeTable lists them in every other region (moto 5.2.5 models no
+        # replicas): region -> ReplicaStatus. Empty: no ``Replicas`` in the answer, as moto gives it.
+        self.table_replicas: dict[str, str] = {}
         # Seconds from the primary turning unhealthy to Route 53 answering with the other region.
         self.dns_delay = 0.0
         self._unhealthy_since: float | None = None
@@ -465,23 +469,38 @@ class World:
 
     def put_lag(self, region: str, value_ms: float, *, minutes_ago: float = 1.0) -> None:
         """Publish an RPO lag datapoint for ``region``'s cluster, as a secondary would."""
-        at = self.now() - datetime.timedelta(minutes=minutes_ago)
-        cloudwatch = self.raw("cloudwatch", region)
+        cluster = {"DBClusterIdentifier": self.outputs.region(region).aurora_cluster_id}
         for metric in ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"):
-            cloudwatch.put_metric_data(
-                Namespace="AWS/RDS",
-                MetricData=[
-                    {
-                        "MetricName": metric,
-                        "Dimensions": [
-                            {"Name": "DBClusterIdentifier", "Value": self.outputs.region(region).aurora_cluster_id}
-                        ],
-                        "Value": value_ms,
-                        "Unit": "Milliseconds",
-                        "Timestamp": at,
-                    }
-                ],
-            )
+            self.put_metric(region, "AWS/RDS", metric, cluster, value_ms, unit="Milliseconds", minutes_ago=minutes_ago)
+
+    def put_metric(
+        self,
+        region: str,
+        namespace: str,
+        metric: str,
+        dimensions: dict[str, str],
+        value: float,
+        *,
+        unit: str = "Count",
+        minutes_ago: float = 1.0,
+    ) -> None:
+        """Publish one datapoint of an AWS metric in ``region``, as the service would (moto keeps it).
+
+        CloudWatch matches a query's dimensions as a set; moto 5.2.5 compares sorted lists with a broken
+        ``Dimension.__lt__``, so the order matters there: published sorted by name, as the library queries.
+        """
+        self.raw("cloudwatch", region).put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())],
+                    "Value": value,
+                    "Unit": unit,
+                    "Timestamp": self.now() - datetime.timedelta(minutes=minutes_ago),
+                }
+            ],
+        )
 
     def control_item(self, region: str, replica: str) -> dict[str, Any] | None:
         """``region``'s control item as ``replica``'s table holds it."""
@@ -632,7 +651,23 @@ class World:
             client.meta.events.register_first(
                 f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}", gate
             )
+            if service == "dynamodb":
+                client.meta.events.register("after-call.dynamodb.DescribeTable", self._with_replicas(region))
         return client
+
+    def _with_replicas(self, region: str) -> Callable[..., None]:
+        """Add ``table_replicas`` (those of the other regions) to moto's DescribeTable answer in ``region``."""
+
+        def add(parsed: dict[str, Any], **_: Any) -> None:
+            replicas = [
+                {"RegionName": name, "ReplicaStatus": status}
+                for name, status in sorted(self.table_replicas.items())
+                if name != region
+            ]
+            if replicas and "Table" in parsed:
+                parsed["Table"]["Replicas"] = replicas
+
+        return add
 
     # --- Route 53 (stubbed: moto reports every check healthy and has no TestDNSAnswer) ----------
     def _region_of_check(self, check_id: str) -> str:
