@@ -288,14 +288,20 @@ def read_status(ctx: OperationContext, *, use_route53: bool = True) -> StackStat
         switchover_target=secondary,
         switchover_checks=checks,
         problems=[],
-        data_loss_if_failover=_data_loss(rpo),
+        data_loss_if_failover=_data_loss(
+            rpo, secondary if secondary is not None and not aws.is_reachable(secondary) else None
+        ),
         lag_threshold_ms=outputs.lag_threshold_ms,
     )
     return dataclasses.replace(status, problems=problems_of(status))
 
 
-def _data_loss(rpo: Reading | None) -> str:
+def _data_loss(rpo: Reading | None, unreachable_secondary: str | None = None) -> str:
     if rpo is None or rpo.value is None:
+        if unreachable_secondary is not None:
+            return (
+                f"unknown: no RPO lag reading ({unreachable_secondary}, the secondary that reports it, does not answer)"
+            )
         return "unknown: no RPO lag reading (the secondary reports none)"
     if not rpo.fresh:
         return f"unknown: the last RPO lag reading ({rpo.value:g} ms) is {rpo.age_seconds:.0f} s old"
