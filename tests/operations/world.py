@@ -529,7 +529,8 @@ class World:  # pylint: disable=too-many-public-methods
                 self.raw("dynamodb", region).put_item(TableName=self.outputs.table_name, Item=newest)
 
     def _replicate_markers(self, regions: list[str]) -> None:
-        if len(regions) < 2:
+        # Only drills write markers, and only on a drill target (a stack with FIS templates).
+        if len(regions) < 2 or not any(self.outputs.region(r).drill_templates for r in regions):
             return
         table = self.outputs.table_name
         if not self.fis.paused("dynamodb-pause"):

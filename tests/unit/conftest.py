@@ -126,6 +126,7 @@ def cached_run_plan(config: StackConfig, raw_config: Mapping[str, str], *, stack
 def fixture_cli_plans_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
     """``drctl plan`` in these tests plans each stack file's configuration once per source tree."""
     monkeypatch.setattr("drctl.cli.run_plan", cached_run_plan)
+    monkeypatch.setattr("drctl.reconcile.run_plan", cached_run_plan)
 
 
 @pytest.fixture(name="plan")
