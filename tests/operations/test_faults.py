@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from dr_operations.control import ControlState
 from dr_operations.drain import drain
 from dr_operations.operation import INTERRUPTED_OUTCOME, NOTHING_TO_DO, STOPPED_OUTCOME, SUCCEEDED, OperationReport
 from dr_operations.recovery import failback, failover, switchover
 from tests.operations.conftest import stack_outputs
-from tests.operations.world import PRIMARY, SECONDARY, World, client_error
+from tests.operations.world import PRIMARY, SECONDARY, World, after_failover, client_error
 
 Scenario = tuple[Callable[[World], None], Callable[[World], OperationReport], Callable[[World], None]]
 
@@ -31,21 +29,6 @@ def _healthy(world: World) -> None:
 def _primary_down(world: World) -> None:
     _healthy(world)
     world.unreachable.add(PRIMARY)
-
-
-def _after_failover(world: World) -> None:
-    """us-east-2 writes after a failover; us-east-1 is back, rejoined, drained; Aurora kept a snapshot."""
-    _healthy(world)
-    world.db.promoted(SECONDARY, data_loss=True)
-    world.db.settle()
-    world.db.members[PRIMARY].synchronization = "connected"
-    world.db.add_unplanned_snapshot(PRIMARY)
-    world.put_lag(PRIMARY, 90)
-    item = ControlState(
-        region=PRIMARY, drained=True, fenced=True, reason="failover", updated_at="2026-11-29T15:00:00.000Z"
-    )
-    for region in (PRIMARY, SECONDARY):
-        boto3.client("dynamodb", region_name=region).put_item(TableName=world.outputs.table_name, Item=item.to_item())
 
 
 def _writer_is(region: str) -> Callable[[World], None]:
@@ -92,7 +75,7 @@ SCENARIOS: dict[str, Scenario] = {
         lambda w: drain(w.context("drctl drain us-east-1 --fence"), PRIMARY, fence=True, reason="test"),
         _drained_primary,
     ),
-    "failback": (_after_failover, lambda w: failback(w.context("drctl failback"), PRIMARY), _failed_back),
+    "failback": (after_failover, lambda w: failback(w.context("drctl failback"), PRIMARY), _failed_back),
 }
 
 

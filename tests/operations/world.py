@@ -9,6 +9,8 @@
 - DNS and ``/health`` are fakes that read the same state (a drained region's ``/health`` says drained).
 - Time: ``sleep`` advances a fake monotonic clock and ticks the simulation, so waits take no real time.
 - A region can be made unreachable: every call to it raises ``EndpointConnectionError`` before sending.
+- A stubbed call's answer can be lost (``lose_answer``): AWS does what it asked, the caller sees
+  ``EndpointConnectionError``. ``calls`` lists every call the library sent, as the world received it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from botocore.stub import Stubber
 
 from dr_operations.aws import Aws
 from dr_operations.context import OperationContext
-from dr_operations.control import PK_PREFIX, SORT_KEY
+from dr_operations.control import PK_PREFIX, SORT_KEY, ControlState
 from dr_operations.outputs import StackOutputs, parse_outputs
 
 PRIMARY, SECONDARY = "us-east-1", "us-east-2"
@@ -279,10 +281,14 @@ class GlobalDatabaseSim:
 
 
 def _stub(
-    client: Any, handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]], gate: Callable[..., None]
+    client: Any,
+    handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]],
+    gate: Callable[..., None],
+    answered: Callable[..., None] = lambda **_: None,
 ) -> Stubber:
     """Answer ``client``'s calls from ``handlers`` (by operation name) through a Stubber: each answer is
-    validated against the operation's output shape, each request against its input shape.
+    validated against the operation's output shape, each request against its input shape. ``answered`` runs
+    once AWS has done what the call asked (it may raise: the answer never reaches the caller).
     """
     stubber = Stubber(client)
     to_method = {v: k for k, v in client.meta.method_to_api_mapping.items()}
@@ -301,6 +307,7 @@ def _stub(
                 method, service_error_code=error.code, service_message=error.message, http_status_code=error.status
             )
             return
+        answered(model=model)
         stubber.add_response(
             method, response | {"ResponseMetadata": {"RequestId": f"stub-{next(request_ids)}", "HTTPStatusCode": 200}}
         )
@@ -408,6 +415,12 @@ class World:
         self.dns_delay = 0.0
         self._unhealthy_since: float | None = None
         self.fail_call: Callable[[str, str, str], BaseException | None] | None = None
+        # (region, service, operation) whose next call AWS carries out but whose answer is lost on the way
+        # back (a read timeout or a cut connection after the request arrived): the caller sees a connection
+        # error although AWS accepted the request.
+        self.lose_answer: set[tuple[str, str, str]] = set()
+        # Every call the operations library sent (or tried to send), as (region, service, operation).
+        self.calls: list[tuple[str, str, str]] = []
         self.call_count = 0
         self._stubbers: list[Stubber] = []
         self._clients: dict[tuple[str, str], Any] = {}
@@ -588,11 +601,18 @@ class World:
             # or moto can answer it.
             del kwargs
             self.call_count += 1
+            self.calls.append((region, service, model.name))
             if self.fail_call is not None:
                 error = self.fail_call(region, service, model.name)
                 if error is not None:
                     raise error
             if region in self.unreachable or (region == "global" and self.route53_down):
+                raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
+
+        def answered(model: Any, **kwargs: Any) -> None:
+            del kwargs
+            if (region, service, model.name) in self.lose_answer:
+                self.lose_answer.discard((region, service, model.name))
                 raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
 
         handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
@@ -608,7 +628,7 @@ class World:
                     "CopyDBClusterSnapshot",
                 )
             }
-            self._stubbers.append(_stub(client, handlers, gate))
+            self._stubbers.append(_stub(client, handlers, gate, answered))
         elif service == "fis":
             self._stubbers.append(
                 _stub(
@@ -781,6 +801,23 @@ class World:
     def iter_stubbers(self) -> Iterator[Stubber]:
         """Every Stubber in use (tests check none has unanswered expectations)."""
         return iter(self._stubbers)
+
+
+def after_failover(world: World) -> None:
+    """The state a failback starts from: us-east-2 writes after a failover; us-east-1 is back, rejoined and
+    caught up, still drained and fenced in both replicas; Aurora kept its unplanned-failover snapshot.
+    """
+    world.put_lag(SECONDARY, 120)
+    world.db.promoted(SECONDARY, data_loss=True)
+    world.db.settle()
+    world.db.members[PRIMARY].synchronization = "connected"
+    world.db.add_unplanned_snapshot(PRIMARY)
+    world.put_lag(PRIMARY, 90)
+    item = ControlState(
+        region=PRIMARY, drained=True, fenced=True, reason="failover", updated_at="2026-11-29T15:00:00.000Z"
+    )
+    for region in (PRIMARY, SECONDARY):
+        world.raw("dynamodb", region).put_item(TableName=world.outputs.table_name, Item=item.to_item())
 
 
 def _snake(name: str) -> str:
