@@ -483,3 +483,54 @@ def test_dry_run_lists_each_mutating_call_with_its_parameters_and_makes_none(wor
     assert _planned(report) == expected(world), f"{command} --dry-run listed the wrong calls"
     assert _world_state(world) == before, f"{command} --dry-run changed the world"
     assert "would do" in statuses(report.steps).values()
+
+
+# --- the other direction: us-east-2 writes and fails -------------------------------------------------------
+
+
+def _us_east_2_writes(world: World) -> None:
+    """After a switchover: us-east-2 writes, us-east-1 is its connected secondary, 90 ms behind."""
+    world.db.promoted(SECONDARY)
+    world.db.settle()
+    world.put_lag(PRIMARY, 90)
+    assert (world.db.writer, world.db.endpoint_region) == (SECONDARY, SECONDARY)
+
+
+def test_failover_to_us_east_1_with_us_east_2_down_never_calls_it_nor_route53(world: World) -> None:
+    _us_east_2_writes(world)
+    world.unreachable.add(SECONDARY)
+    world.calls.clear()
+    context = world.context("drctl failover --to us-east-1 --allow-data-loss --yes")
+    report = failover(context, PRIMARY, allow_data_loss=True, confirmed=True)
+    assert report.outcome == SUCCEEDED, (report.reason, statuses(report.steps))
+    assert world.db.writer == PRIMARY
+    assert world.db.endpoint_region == PRIMARY, "the global writer endpoint did not follow us-east-1"
+    # Route 53's API answers (us-east-1 is up), so only the run's own restraint keeps it out.
+    assert context.aws.calls_to([SECONDARY, "global"]) == [], "the failed region or Route 53's API was called"
+    assert {region for region, _, _ in world.calls} == {PRIMARY}, f"calls outside us-east-1: {world.calls}"
+    assert [(kind, request["region"]) for kind, request in world.db.requests] == [("failover", PRIMARY)]
+    assert json.loads(json.dumps(report.facts["last_rpo_lag"]))["value"] == 90, "us-east-1's own lag is the loss"
+    assert "drctl preserve-lost-writes --region us-east-2" in report.facts["lost_writes"]
+    item = world.control_item(SECONDARY, PRIMARY)
+    assert item is not None, "us-east-2 was not fenced through us-east-1's replica"
+    assert (item["drained"]["BOOL"], item["fenced"]["BOOL"]) == (True, True)
+    world.unreachable.discard(SECONDARY)
+    world.replicate()
+    assert world.health_status(SECONDARY)[1]["status"] == "drained", "us-east-2 comes back serving"
+
+
+def test_drain_of_an_unreachable_us_east_2_writes_through_us_east_1(world: World) -> None:
+    _us_east_2_writes(world)
+    world.unreachable.add(SECONDARY)
+    world.auto_replicate = False
+    world.calls.clear()
+    context = world.context("drctl drain us-east-2 --fence")
+    report = drain(context, SECONDARY, fence=True, reason="outage")
+    assert report.outcome == SUCCEEDED, (report.reason, statuses(report.steps))
+    assert report.facts["control_written_via"] == PRIMARY
+    assert statuses(report.steps)["verify_health_follows"] == "skipped"
+    item = world.control_item(SECONDARY, PRIMARY)
+    assert item is not None, "the drain of us-east-2 is not in us-east-1's replica"
+    assert (item["drained"]["BOOL"], item["fenced"]["BOOL"]) == (True, True)
+    assert context.aws.calls_to([SECONDARY, "global"]) == [], "the region being drained or Route 53 was called"
+    assert {region for region, _, _ in world.calls} == {PRIMARY}, f"calls outside us-east-1: {world.calls}"
