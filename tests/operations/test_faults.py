@@ -1,5 +1,5 @@
-"""Fault injection: each kind of AWS call of each command, failing in turn (an AWS error or the region
-going away, and Ctrl-C), ends in a safe stop that says how to resume, and the resumed run finishes.
+"""Fault injection: each kind of AWS call of each command, failing in turn (an AWS error and, separately, the
+region going away; and Ctrl-C), ends in a safe stop that says how to resume, and the resumed run finishes.
 
 A "kind of call" is its first occurrence per region, service and operation: later occurrences of the same
 call (the polls of a wait) fail the same way, through the same code.
@@ -13,9 +13,12 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from dr_operations.drain import drain
+from dr_operations.control import ControlState
+from dr_operations.drain import drain, undrain
+from dr_operations.latch import ARMED, DISARMED, TRIPPED, latch_key
 from dr_operations.operation import INTERRUPTED_OUTCOME, NOTHING_TO_DO, STOPPED_OUTCOME, SUCCEEDED, OperationReport
-from dr_operations.recovery import failback, failover, switchover
+from dr_operations.recovery import failback, failover, lost_writes_snapshot_id, preserve_lost_writes, switchover
+from dr_operations.watcher import arm
 from tests.operations.conftest import stack_outputs
 from tests.operations.world import PRIMARY, SECONDARY, World, after_failover, client_error
 
@@ -44,6 +47,67 @@ def _drained_primary(world: World) -> None:
     assert item is not None
     assert item["drained"]["BOOL"]
     assert item["fenced"]["BOOL"]
+
+
+def _drained_everywhere(world: World) -> None:
+    """us-east-1 drained and fenced in both replicas (a drain written long ago)."""
+    _healthy(world)
+    item = ControlState(
+        region=PRIMARY, drained=True, fenced=True, reason="maintenance", updated_at="2026-01-01T00:00:00.000Z"
+    )
+    for region in (PRIMARY, SECONDARY):
+        world.raw("dynamodb", region).put_item(TableName=world.outputs.table_name, Item=item.to_item())
+
+
+def _undrained_primary(world: World) -> None:
+    world.replicate()
+    item = world.control_item(PRIMARY, PRIMARY)
+    assert item is not None
+    assert not item["drained"]["BOOL"], f"us-east-1 is still drained: {item}"
+    assert not item["fenced"]["BOOL"], f"us-east-1 is still fenced: {item}"
+
+
+def _lost_writes(world: World) -> None:
+    _healthy(world)
+    world.db.add_unplanned_snapshot(PRIMARY)
+
+
+def _lost_writes_preserved(world: World) -> None:
+    copies = [s["DBClusterSnapshotIdentifier"] for s in world.db.snapshots[PRIMARY] if s["SnapshotType"] == "manual"]
+    (source,) = [s["DBClusterSnapshotIdentifier"] for s in world.db.snapshots[PRIMARY] if s["SnapshotType"] != "manual"]
+    assert copies == [lost_writes_snapshot_id(source)], f"the lost writes' copy: {copies}"
+
+
+def _latch(state: str) -> Callable[[World], None]:
+    """us-east-2's latch written ``state`` in both replicas long ago (armed: no item)."""
+
+    def setup(world: World) -> None:
+        _healthy(world)
+        if state == ARMED:
+            return
+        item = {**latch_key(SECONDARY), "state": {"S": state}, "updated_at": {"S": "2026-01-01T00:00:00.000Z"}}
+        for region in (PRIMARY, SECONDARY):
+            world.raw("dynamodb", region).put_item(TableName=world.outputs.table_name, Item=item)
+
+    return setup
+
+
+def _latch_settles(state: str) -> Callable[[World], None]:
+    """us-east-2's latch is ``state`` where the replicas settle: the newest write of the two wins (the world
+    does not replicate latches, so last-writer-wins is evaluated here).
+    """
+
+    def check(world: World) -> None:
+        items = [
+            world.raw("dynamodb", region).get_item(TableName=world.outputs.table_name, Key=latch_key(SECONDARY))
+            for region in (PRIMARY, SECONDARY)
+        ]
+        written = [response["Item"] for response in items if "Item" in response]
+        assert written, "the latch was never written"
+        newest = max(written, key=lambda item: item["updated_at"]["S"])
+        assert newest["state"]["S"] == state, f"us-east-2's latch settles {newest['state']['S']}, not {state}"
+
+    return check
 
 
 def _failed_back(world: World) -> None:
@@ -76,6 +140,32 @@ SCENARIOS: dict[str, Scenario] = {
         _drained_primary,
     ),
     "failback": (after_failover, lambda w: failback(w.context("drctl failback"), PRIMARY), _failed_back),
+    "undrain": (
+        _drained_everywhere,
+        lambda w: undrain(w.context("drctl undrain us-east-1"), PRIMARY, reason="test"),
+        _undrained_primary,
+    ),
+    "preserve-lost-writes": (
+        _lost_writes,
+        lambda w: preserve_lost_writes(w.context("drctl preserve-lost-writes --region us-east-1"), PRIMARY),
+        _lost_writes_preserved,
+    ),
+    "automation-arm": (
+        _latch(TRIPPED),
+        lambda w: arm(w.context("drctl automation arm us-east-2"), SECONDARY, armed=True, reason="test"),
+        _latch_settles(ARMED),
+    ),
+    "automation-disarm": (
+        _latch(ARMED),
+        lambda w: arm(w.context("drctl automation disarm us-east-2"), SECONDARY, armed=False, reason="test"),
+        _latch_settles(DISARMED),
+    ),
+}
+
+# Both kinds of failure at every call site: AWS answering with an error, and the region not answering at all.
+FAULTS: dict[str, Callable[[tuple[str, str, str]], BaseException]] = {
+    "throttled": lambda site: client_error("ThrottlingException", site[2]),
+    "unreachable": lambda site: EndpointConnectionError(endpoint_url=f"https://{site[1]}.{site[0]}.amazonaws.com"),
 }
 
 
@@ -109,57 +199,49 @@ def fixture_fresh_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[C
 
 
 def _call_sites(world: World, run: Callable[[World], OperationReport]) -> list[tuple[str, str, str]]:
-    seen: list[tuple[str, str, str]] = []
-
-    def record(region: str, service: str, operation: str) -> BaseException | None:
-        if (region, service, operation) not in seen:
-            seen.append((region, service, operation))
-        return None
-
-    world.fail_call = record
+    """Each (region, service, operation) of a clean run, in the order first called."""
+    world.calls.clear()
     report = run(world)
     assert report.outcome == SUCCEEDED, (report.reason, [(s.name, s.status, s.detail) for s in report.steps])
-    return seen
+    return list(dict.fromkeys(world.calls))
 
 
+def _once(
+    site: tuple[str, str, str], fault: BaseException
+) -> tuple[Callable[[str, str, str], BaseException | None], list[tuple[str, str, str]]]:
+    """A ``world.fail_call`` raising ``fault`` at the first call of ``site`` only, and the list that records it."""
+    fired: list[tuple[str, str, str]] = []
+
+    def fail(where: str, service: str, operation: str) -> BaseException | None:
+        if (where, service, operation) == site and not fired:
+            fired.append(site)
+            return fault
+        return None
+
+    return fail, fired
+
+
+@pytest.mark.parametrize("fault_kind", sorted(FAULTS))
 @pytest.mark.parametrize("command", sorted(SCENARIOS))
 def test_each_call_failing_stops_safely_and_the_resumed_run_finishes(
-    command: str, fresh_world: Callable[[Callable[[World], None]], World]
+    command: str, fault_kind: str, fresh_world: Callable[[Callable[[World], None]], World]
 ) -> None:
     setup, run, finished = SCENARIOS[command]
     sites = _call_sites(fresh_world(setup), run)
     assert len(sites) >= 3, sites
-    for index, site in enumerate(sites):
+    for site in sites:
         world = fresh_world(setup)
-        region = site[0]
-        fault: BaseException = (
-            EndpointConnectionError(endpoint_url=f"https://{site[1]}.{region}.amazonaws.com")
-            if index % 2
-            else client_error("ThrottlingException", site[2])
-        )
-        fired: list[tuple[str, str, str]] = []
-
-        def fail(
-            where: str,
-            service: str,
-            operation: str,
-            site: tuple[str, str, str] = site,
-            fault: BaseException = fault,
-            fired: list[tuple[str, str, str]] = fired,
-        ) -> BaseException | None:
-            if (where, service, operation) == site and not fired:
-                fired.append(site)
-                return fault
-            return None
-
-        world.fail_call = fail
+        world.fail_call, fired = _once(site, FAULTS[fault_kind](site))
         first = run(world)
         assert fired, f"{command}: {site} was not called again"
         assert first.outcome in (STOPPED_OUTCOME, SUCCEEDED), (site, first.outcome, first.reason)
+        assert "internal error" not in first.reason, (site, first.reason)
         if first.outcome == STOPPED_OUTCOME:
             assert first.resume_command, (site, first.reason)
             assert first.resume_command.startswith("drctl"), (site, first.reason)
             assert any(s.status == "stopped" for s in first.steps), site
+        else:
+            finished(world)  # a run that says it succeeded despite the fault did all of its work
         world.fail_call = None
         world.unreachable -= {PRIMARY} if command != "failover" else set()
         resumed = run(world)
@@ -175,18 +257,9 @@ def test_ctrl_c_at_each_call_kind_reports_interrupted_and_resumes(
     sites = _call_sites(fresh_world(setup), run)
     for site in sites:
         world = fresh_world(setup)
-        fired: list[object] = []
-
-        def interrupt(
-            where: str, service: str, operation: str, site: tuple[str, str, str] = site, fired: list[object] = fired
-        ) -> BaseException | None:
-            if (where, service, operation) == site and not fired:
-                fired.append(site)
-                return KeyboardInterrupt()
-            return None
-
-        world.fail_call = interrupt
+        world.fail_call, fired = _once(site, KeyboardInterrupt())
         first = run(world)
+        assert fired, f"{command}: {site} was not called again"
         assert first.outcome == INTERRUPTED_OUTCOME, (site, first.outcome)
         assert first.resume_command is not None
         world.fail_call = None
