@@ -265,3 +265,51 @@ def test_ctrl_c_at_each_call_kind_reports_interrupted_and_resumes(
         world.fail_call = None
         assert run(world).outcome in (SUCCEEDED, NOTHING_TO_DO), site
         finished(world)
+
+
+@pytest.mark.parametrize("aws_finished_meanwhile", [False, True], ids=["in-progress", "finished"])
+@pytest.mark.parametrize("command", ["switchover", "failover"])
+def test_a_request_accepted_whose_answer_was_lost_is_carried_on_never_repeated(
+    command: str, aws_finished_meanwhile: bool, world: World
+) -> None:
+    setup, run, finished = SCENARIOS[command]
+    setup(world)
+    operation = {"switchover": "SwitchoverGlobalCluster", "failover": "FailoverGlobalCluster"}[command]
+    # AWS accepts the request; the response never arrives (the connection drops on the way back).
+    world.lose_answer.add((SECONDARY, "rds", operation))
+    first = run(world)
+    assert not world.lose_answer, f"{operation} was never sent"
+    assert [kind for kind, _ in world.db.requests] == [command], "AWS did not receive the request"
+    assert world.db.pending is not None, "the simulation should hold the accepted move"
+    assert first.outcome == STOPPED_OUTCOME, (first.outcome, first.reason)
+    assert first.resume_command is not None, first.reason
+    assert first.resume_command.startswith(f"drctl {command}"), first.resume_command
+    if aws_finished_meanwhile:
+        world.db.settle()
+    resumed = run(world)
+    assert resumed.outcome in (SUCCEEDED, NOTHING_TO_DO), (resumed.reason, [(s.name, s.status) for s in resumed.steps])
+    assert [kind for kind, _ in world.db.requests] == [command], f"a second {operation} was sent: {world.db.requests}"
+    step = next(s for s in resumed.steps if s.name == f"request_{command}")
+    assert step.status == "already done", (step.status, step.detail)
+    finished(world)
+
+
+@pytest.mark.parametrize("command", ["switchover", "failover"])
+def test_a_request_sent_again_by_botocore_after_its_answer_was_lost_is_carried_on_in_the_same_run(
+    command: str, world: World
+) -> None:
+    # botocore's own retry (standard mode, two attempts) re-sends the accepted request: AWS refuses it, the
+    # move being in progress. The run must not take that refusal for a failed move, but carry the move on.
+    setup, run, finished = SCENARIOS[command]
+    setup(world)
+    operation = {"switchover": "SwitchoverGlobalCluster", "failover": "FailoverGlobalCluster"}[command]
+    world.lose_answer.add((SECONDARY, "rds", operation))
+    world.resend_lost = True
+    first = run(world)
+    assert [kind for kind, _ in world.db.requests] == [command, command], "botocore's second attempt was not sent"
+    assert first.outcome == SUCCEEDED, (first.reason, [(s.name, s.status, s.detail) for s in first.steps])
+    step = next(s for s in first.steps if s.name == f"request_{command}")
+    assert f"AWS accepted the {command} to {SECONDARY}" in step.detail, step.detail
+    finished(world)
+    assert run(world).outcome == NOTHING_TO_DO
+    assert len(world.db.requests) == 2, f"a later run requested the move again: {world.db.requests}"

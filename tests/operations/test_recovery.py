@@ -16,7 +16,7 @@ from dr_operations.control import ControlState
 from dr_operations.drain import drain, undrain
 from dr_operations.operation import DRY_RUN, NOTHING_TO_DO, STOPPED_OUTCOME, SUCCEEDED, OperationReport, StepRecord
 from dr_operations.recovery import failback, failover, lost_writes_snapshot_id, preserve_lost_writes, switchover
-from tests.operations.world import PRIMARY, SECONDARY, Pending, World, after_failover
+from tests.operations.world import PRIMARY, SECONDARY, Pending, World, after_failover, client_error
 
 
 def statuses(report_steps: list[StepRecord]) -> dict[str, str]:
@@ -534,3 +534,22 @@ def test_drain_of_an_unreachable_us_east_2_writes_through_us_east_1(world: World
     assert (item["drained"]["BOOL"], item["fenced"]["BOOL"]) == (True, True)
     assert context.aws.calls_to([SECONDARY, "global"]) == [], "the region being drained or Route 53 was called"
     assert {region for region, _, _ in world.calls} == {PRIMARY}, f"calls outside us-east-1: {world.calls}"
+
+
+def test_switchover_refused_by_aws_for_another_reason_stops_with_aws_words(world: World) -> None:
+    # The same error code as a refused repeat of an accepted request, but AWS holds no move to the target.
+    def refuse(region: str, service: str, operation: str) -> BaseException | None:
+        del region, service
+        return (
+            client_error("InvalidGlobalClusterStateFault", operation)
+            if operation == "SwitchoverGlobalCluster"
+            else None
+        )
+
+    world.fail_call = refuse
+    report = switchover(world.context("drctl switchover --to us-east-2"), SECONDARY)
+    assert report.outcome == STOPPED_OUTCOME, (report.reason, statuses(report.steps))
+    assert "InvalidGlobalClusterStateFault" in report.reason
+    assert statuses(report.steps)["request_switchover"] == "stopped"
+    assert report.resume_command == "drctl switchover --to us-east-2"
+    assert world.db.writer == PRIMARY

@@ -284,11 +284,12 @@ def _stub(
     client: Any,
     handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]],
     gate: Callable[..., None],
-    answered: Callable[..., None] = lambda **_: None,
+    answered: Callable[..., bool] = lambda **_: False,
 ) -> Stubber:
     """Answer ``client``'s calls from ``handlers`` (by operation name) through a Stubber: each answer is
     validated against the operation's output shape, each request against its input shape. ``answered`` runs
-    once AWS has done what the call asked (it may raise: the answer never reaches the caller).
+    once AWS has done what the call asked: it may raise (the answer never reaches the caller) or return True
+    (the answer is lost and the client sends the request again: the caller sees the second answer).
     """
     stubber = Stubber(client)
     to_method = {v: k for k, v in client.meta.method_to_api_mapping.items()}
@@ -300,14 +301,16 @@ def _stub(
         if handler is None:
             raise AssertionError(f"the simulated world has no answer for {model.name}")
         method = to_method[model.name]
-        try:
-            response = handler(params)
-        except AwsError as error:
-            stubber.add_client_error(
-                method, service_error_code=error.code, service_message=error.message, http_status_code=error.status
-            )
-            return
-        answered(model=model)
+        resend = True
+        while resend:
+            try:
+                response = handler(params)
+            except AwsError as error:
+                stubber.add_client_error(
+                    method, service_error_code=error.code, service_message=error.message, http_status_code=error.status
+                )
+                return
+            resend = answered(model=model)
         stubber.add_response(
             method, response | {"ResponseMetadata": {"RequestId": f"stub-{next(request_ids)}", "HTTPStatusCode": 200}}
         )
@@ -419,6 +422,10 @@ class World:
         # back (a read timeout or a cut connection after the request arrived): the caller sees a connection
         # error although AWS accepted the request.
         self.lose_answer: set[tuple[str, str, str]] = set()
+        # What botocore's standard retry mode does after a lost answer (ReadTimeoutError and
+        # ConnectionClosedError are transient errors to it; dr_operations.aws allows two attempts): the same
+        # request is sent again, whatever the operation, and the caller sees AWS's answer to the second one.
+        self.resend_lost = False
         # Every call the operations library sent (or tried to send), as (region, service, operation).
         self.calls: list[tuple[str, str, str]] = []
         self.call_count = 0
@@ -609,11 +616,14 @@ class World:
             if region in self.unreachable or (region == "global" and self.route53_down):
                 raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
 
-        def answered(model: Any, **kwargs: Any) -> None:
+        def answered(model: Any, **kwargs: Any) -> bool:
             del kwargs
-            if (region, service, model.name) in self.lose_answer:
-                self.lose_answer.discard((region, service, model.name))
-                raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
+            if (region, service, model.name) not in self.lose_answer:
+                return False
+            self.lose_answer.discard((region, service, model.name))
+            if self.resend_lost:
+                return True
+            raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
 
         handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
         if service == "rds":
