@@ -8,6 +8,7 @@ re-points at the new writer once it is promoted (RDS-EVENT-0397).
 
 from __future__ import annotations
 
+from dr_operations.aws import AwsCallError
 from dr_operations.context import OperationContext
 from dr_operations.operation import Run, SafeStopError, StepHandle
 from dr_operations.state import GlobalDatabaseState, read_global_database
@@ -19,7 +20,9 @@ def request_writer_move(
     ctx: OperationContext, step: StepHandle, database: GlobalDatabaseState, target: str, *, allow_data_loss: bool
 ) -> None:
     """Ask AWS to move the writer to ``target`` (switchover, or failover with data loss), unless AWS already
-    is doing exactly that or has done it.
+    is doing exactly that or has done it. A refusal (``InvalidGlobalClusterStateFault``) of a request that AWS
+    shows carried out is taken as accepted: botocore sends a request again when the answer to it was lost.
+    Raises ``AwsCallError`` for any other refusal, ``SafeStopError`` when another move is in progress.
     """
     kind = "failover" if allow_data_loss else "switchover"
     pending = database.pending
@@ -42,10 +45,23 @@ def request_writer_move(
         )
     target_arn = ctx.outputs.region(target).aurora_cluster_arn
     params = {"GlobalClusterIdentifier": ctx.outputs.global_cluster_id, "TargetDbClusterIdentifier": target_arn}
-    if allow_data_loss:
-        ctx.aws.mutate(target, "rds", "failover_global_cluster", AllowDataLoss=True, **params)
-    else:
-        ctx.aws.mutate(target, "rds", "switchover_global_cluster", **params)
+    try:
+        if allow_data_loss:
+            ctx.aws.mutate(target, "rds", "failover_global_cluster", AllowDataLoss=True, **params)
+        else:
+            ctx.aws.mutate(target, "rds", "switchover_global_cluster", **params)
+    except AwsCallError as error:
+        # botocore's standard retry mode sends the request again when the answer to an accepted one is lost
+        # (ReadTimeoutError, ConnectionClosedError); AWS refuses that copy because the move is in progress.
+        # Whether it is this move is read, not guessed from the error code.
+        if error.code != "InvalidGlobalClusterStateFault":
+            raise
+        now = read_global_database(ctx.aws, ctx.outputs, [target])
+        moving = now.pending is not None and now.pending.to_region == target and now.pending.status != "cancelling"
+        if not (moving or (now.writer_region == target and now.pending is None)):
+            raise
+        step.done(f"AWS accepted the {kind} to {target}; it refused a repeat of the request ({error.message})")
+        return
     if ctx.dry_run:
         step.would_do(f"{kind} of {ctx.outputs.global_cluster_id} to {target_arn}")
     else:

@@ -9,7 +9,7 @@ import pytest
 
 from dr_operations.aws import session_factory
 from drctl import cli, operate
-from tests.operations.world import PRIMARY, SECONDARY, World
+from tests.operations.world import PRIMARY, SECONDARY, World, after_failover
 
 
 @pytest.fixture(name="drctl")
@@ -297,3 +297,35 @@ def test_cli_help_says_what_each_exit_status_means(command: str, capsys: pytest.
     assert "Exit status: 0 " in text
     assert "usage error" in text
     assert "``" not in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "operations"),
+    [
+        pytest.param(
+            ["failover", "--to", SECONDARY, "--allow-data-loss"],
+            ["PutItem", "PutItem", "FailoverGlobalCluster"],
+            id="failover",
+        ),
+        pytest.param(["drain", PRIMARY, "--fence"], ["PutItem"], id="drain"),
+        pytest.param(["undrain", PRIMARY], ["PutItem"], id="undrain"),
+        pytest.param(["failback"], ["CopyDBClusterSnapshot", "SwitchoverGlobalCluster", "PutItem"], id="failback"),
+        pytest.param(["preserve-lost-writes", "--region", PRIMARY], ["CopyDBClusterSnapshot"], id="preserve"),
+    ],
+)
+def test_cli_dry_run_of_each_command_lists_its_calls_with_parameters_and_sends_none(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], argv: list[str], operations: list[str]
+) -> None:
+    world, outputs = drctl
+    if argv[0] in ("failback", "preserve-lost-writes"):
+        after_failover(world)
+    world.calls.clear()
+    assert drctl_run(outputs, *argv, "--dry-run", "--json") == 0, "a dry run needs no confirmation and exits 0"
+    document = json.loads(capsys.readouterr().out)
+    assert document["outcome"] == "dry run"
+    assert [c["operation"] for c in document["planned_calls"]] == operations
+    for call in document["planned_calls"]:
+        assert call["params"], f"{call['operation']} is listed without its parameters"
+    sent = [c for c in world.calls if not c[2].startswith(("Describe", "Get", "List", "TestDNSAnswer"))]
+    assert sent == [], f"drctl {argv[0]} --dry-run sent {sent}"
+    assert document["audit"]["s3_uri"] is None, "a dry run's audit record stays local"

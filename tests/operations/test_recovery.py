@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from dr_operations.audit import write_audit
+from dr_operations.context import OperationContext
 from dr_operations.control import ControlState
 from dr_operations.drain import drain, undrain
-from dr_operations.operation import DRY_RUN, NOTHING_TO_DO, STOPPED_OUTCOME, SUCCEEDED, StepRecord
+from dr_operations.operation import DRY_RUN, NOTHING_TO_DO, STOPPED_OUTCOME, SUCCEEDED, OperationReport, StepRecord
 from dr_operations.recovery import failback, failover, lost_writes_snapshot_id, preserve_lost_writes, switchover
-from tests.operations.world import PRIMARY, SECONDARY, Pending, World
+from tests.operations.world import PRIMARY, SECONDARY, Pending, World, after_failover, client_error
 
 
 def statuses(report_steps: list[StepRecord]) -> dict[str, str]:
@@ -356,3 +359,207 @@ def test_audit_failure_is_reported_not_swallowed(world: World, tmp_path: Path, r
     result = write_audit(context.aws, world.outputs, report, region=region, local_dir=tmp_path)
     assert result.local_path is not None
     assert any("audit record not written" in e for e in result.errors)
+
+
+# --- --dry-run: reads what it needs, lists every mutating call with its parameters, makes none -------------
+
+# Operations that change nothing; any other operation the world receives during a dry run is a mutation.
+READ_OPERATIONS = ("Describe", "Get", "List", "TestDNSAnswer")
+PlannedCall = tuple[str, str, str, dict[str, Any]]
+
+
+def _put_control(world: World, via: str, region: str, *, drained: bool, fenced: bool) -> PlannedCall:
+    """A planned ``PutItem`` of ``region``'s control item through ``via`` (the item by its key and flags)."""
+    fields = {"TableName": world.outputs.table_name, "pk": f"CONTROL#{region}", "drained": drained, "fenced": fenced}
+    return (via, "dynamodb", "PutItem", fields)
+
+
+def _planned(report: OperationReport) -> list[PlannedCall]:
+    """The report's planned calls; a ``PutItem`` by its table, key and flags (its time and run id vary)."""
+    listed: list[PlannedCall] = []
+    for call in report.planned_calls:
+        params = dict(call.params)
+        if call.operation == "PutItem":
+            item = params["Item"]
+            params = {
+                "TableName": params["TableName"],
+                "pk": item["pk"]["S"],
+                "drained": item["drained"]["BOOL"],
+                "fenced": item["fenced"]["BOOL"],
+            }
+        listed.append((call.region, call.service, call.operation, params))
+    return listed
+
+
+def _move(world: World, operation: str, target: str, **extra: Any) -> PlannedCall:
+    params = {
+        "GlobalClusterIdentifier": world.outputs.global_cluster_id,
+        "TargetDbClusterIdentifier": world.outputs.region(target).aurora_cluster_arn,
+        **extra,
+    }
+    return (target, "rds", operation, params)
+
+
+def _copy(world: World, source: str) -> PlannedCall:
+    resources = world.outputs.region(PRIMARY)
+    (snapshot,) = [s for s in world.db.snapshots[PRIMARY] if s["DBClusterSnapshotIdentifier"] == source]
+    params = {
+        "SourceDBClusterSnapshotIdentifier": snapshot["DBClusterSnapshotArn"],
+        "TargetDBClusterSnapshotIdentifier": lost_writes_snapshot_id(source),
+        "KmsKeyId": resources.kms_key_arn,
+        "CopyTags": True,
+    }
+    return (PRIMARY, "rds", "CopyDBClusterSnapshot", params)
+
+
+def _unplanned_snapshot(world: World) -> str:
+    (source,) = [s["DBClusterSnapshotIdentifier"] for s in world.db.snapshots[PRIMARY] if s["SnapshotType"] != "manual"]
+    return str(source)
+
+
+def _drained_primary(world: World) -> None:
+    item = ControlState(
+        region=PRIMARY, drained=True, fenced=True, reason="maintenance", updated_at="2026-01-01T00:00:00.000Z"
+    )
+    for region in (PRIMARY, SECONDARY):
+        boto3.client("dynamodb", region_name=region).put_item(TableName=world.outputs.table_name, Item=item.to_item())
+
+
+def _lost_writes(world: World) -> None:
+    world.db.add_unplanned_snapshot(PRIMARY)
+
+
+DRY_RUNS: dict[
+    str,
+    tuple[Callable[[World], None], Callable[[OperationContext], OperationReport], Callable[[World], list[PlannedCall]]],
+] = {
+    "failover": (
+        lambda w: w.unreachable.add(PRIMARY),
+        lambda ctx: failover(ctx, SECONDARY, allow_data_loss=True, confirmed=True),
+        lambda w: [
+            _put_control(w, SECONDARY, PRIMARY, drained=True, fenced=True),
+            _put_control(w, SECONDARY, SECONDARY, drained=False, fenced=False),
+            _move(w, "FailoverGlobalCluster", SECONDARY, AllowDataLoss=True),
+        ],
+    ),
+    "drain": (
+        lambda w: None,
+        lambda ctx: drain(ctx, PRIMARY, fence=True, reason="maintenance", wait_for_dns=True),
+        lambda w: [_put_control(w, SECONDARY, PRIMARY, drained=True, fenced=True)],
+    ),
+    "undrain": (
+        _drained_primary,
+        lambda ctx: undrain(ctx, PRIMARY, reason="done"),
+        lambda w: [_put_control(w, PRIMARY, PRIMARY, drained=False, fenced=False)],
+    ),
+    "failback": (
+        after_failover,
+        lambda ctx: failback(ctx, PRIMARY),
+        lambda w: [
+            _copy(w, _unplanned_snapshot(w)),
+            _move(w, "SwitchoverGlobalCluster", PRIMARY),
+            _put_control(w, PRIMARY, PRIMARY, drained=False, fenced=False),
+        ],
+    ),
+    "preserve-lost-writes": (
+        _lost_writes,
+        lambda ctx: preserve_lost_writes(ctx, PRIMARY),
+        lambda w: [_copy(w, _unplanned_snapshot(w))],
+    ),
+}
+
+
+def _world_state(world: World) -> tuple[object, ...]:
+    """What a mutation would change: the database, its snapshots and both replicas' control items."""
+    items = tuple(
+        world.control_item(region, replica) for region in (PRIMARY, SECONDARY) for replica in (PRIMARY, SECONDARY)
+    )
+    snapshots = json.dumps(world.db.snapshots, sort_keys=True, default=str)
+    return (world.db.writer, world.db.pending, list(world.db.requests), snapshots, items)
+
+
+@pytest.mark.parametrize("command", sorted(DRY_RUNS))
+def test_dry_run_lists_each_mutating_call_with_its_parameters_and_makes_none(world: World, command: str) -> None:
+    setup, run, expected = DRY_RUNS[command]
+    setup(world)
+    before = _world_state(world)
+    world.calls.clear()
+    context = world.context(f"drctl {command} --dry-run", dry_run=True)
+    report = run(context)
+    assert report.outcome == DRY_RUN, (command, report.reason, statuses(report.steps))
+    sent = [call for call in world.calls if not call[2].startswith(READ_OPERATIONS)]
+    assert sent == [], f"{command} --dry-run sent mutating call(s) to AWS: {sent}"
+    assert not [c for c in report.calls if c.mutating], f"{command} --dry-run made a mutating call"
+    assert _planned(report) == expected(world), f"{command} --dry-run listed the wrong calls"
+    assert _world_state(world) == before, f"{command} --dry-run changed the world"
+    assert "would do" in statuses(report.steps).values()
+
+
+# --- the other direction: us-east-2 writes and fails -------------------------------------------------------
+
+
+def _us_east_2_writes(world: World) -> None:
+    """After a switchover: us-east-2 writes, us-east-1 is its connected secondary, 90 ms behind."""
+    world.db.promoted(SECONDARY)
+    world.db.settle()
+    world.put_lag(PRIMARY, 90)
+    assert (world.db.writer, world.db.endpoint_region) == (SECONDARY, SECONDARY)
+
+
+def test_failover_to_us_east_1_with_us_east_2_down_never_calls_it_nor_route53(world: World) -> None:
+    _us_east_2_writes(world)
+    world.unreachable.add(SECONDARY)
+    world.calls.clear()
+    context = world.context("drctl failover --to us-east-1 --allow-data-loss --yes")
+    report = failover(context, PRIMARY, allow_data_loss=True, confirmed=True)
+    assert report.outcome == SUCCEEDED, (report.reason, statuses(report.steps))
+    assert world.db.writer == PRIMARY
+    assert world.db.endpoint_region == PRIMARY, "the global writer endpoint did not follow us-east-1"
+    # Route 53's API answers (us-east-1 is up), so only the run's own restraint keeps it out.
+    assert context.aws.calls_to([SECONDARY, "global"]) == [], "the failed region or Route 53's API was called"
+    assert {region for region, _, _ in world.calls} == {PRIMARY}, f"calls outside us-east-1: {world.calls}"
+    assert [(kind, request["region"]) for kind, request in world.db.requests] == [("failover", PRIMARY)]
+    assert json.loads(json.dumps(report.facts["last_rpo_lag"]))["value"] == 90, "us-east-1's own lag is the loss"
+    assert "drctl preserve-lost-writes --region us-east-2" in report.facts["lost_writes"]
+    item = world.control_item(SECONDARY, PRIMARY)
+    assert item is not None, "us-east-2 was not fenced through us-east-1's replica"
+    assert (item["drained"]["BOOL"], item["fenced"]["BOOL"]) == (True, True)
+    world.unreachable.discard(SECONDARY)
+    world.replicate()
+    assert world.health_status(SECONDARY)[1]["status"] == "drained", "us-east-2 comes back serving"
+
+
+def test_drain_of_an_unreachable_us_east_2_writes_through_us_east_1(world: World) -> None:
+    _us_east_2_writes(world)
+    world.unreachable.add(SECONDARY)
+    world.auto_replicate = False
+    world.calls.clear()
+    context = world.context("drctl drain us-east-2 --fence")
+    report = drain(context, SECONDARY, fence=True, reason="outage")
+    assert report.outcome == SUCCEEDED, (report.reason, statuses(report.steps))
+    assert report.facts["control_written_via"] == PRIMARY
+    assert statuses(report.steps)["verify_health_follows"] == "skipped"
+    item = world.control_item(SECONDARY, PRIMARY)
+    assert item is not None, "the drain of us-east-2 is not in us-east-1's replica"
+    assert (item["drained"]["BOOL"], item["fenced"]["BOOL"]) == (True, True)
+    assert context.aws.calls_to([SECONDARY, "global"]) == [], "the region being drained or Route 53 was called"
+    assert {region for region, _, _ in world.calls} == {PRIMARY}, f"calls outside us-east-1: {world.calls}"
+
+
+def test_switchover_refused_by_aws_for_another_reason_stops_with_aws_words(world: World) -> None:
+    # The same error code as a refused repeat of an accepted request, but AWS holds no move to the target.
+    def refuse(region: str, service: str, operation: str) -> BaseException | None:
+        del region, service
+        return (
+            client_error("InvalidGlobalClusterStateFault", operation)
+            if operation == "SwitchoverGlobalCluster"
+            else None
+        )
+
+    world.fail_call = refuse
+    report = switchover(world.context("drctl switchover --to us-east-2"), SECONDARY)
+    assert report.outcome == STOPPED_OUTCOME, (report.reason, statuses(report.steps))
+    assert "InvalidGlobalClusterStateFault" in report.reason
+    assert statuses(report.steps)["request_switchover"] == "stopped"
+    assert report.resume_command == "drctl switchover --to us-east-2"
+    assert world.db.writer == PRIMARY

@@ -9,6 +9,8 @@
 - DNS and ``/health`` are fakes that read the same state (a drained region's ``/health`` says drained).
 - Time: ``sleep`` advances a fake monotonic clock and ticks the simulation, so waits take no real time.
 - A region can be made unreachable: every call to it raises ``EndpointConnectionError`` before sending.
+- A stubbed call's answer can be lost (``lose_answer``): AWS does what it asked, the caller sees
+  ``EndpointConnectionError``. ``calls`` lists every call the library sent, as the world received it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from botocore.stub import Stubber
 
 from dr_operations.aws import Aws
 from dr_operations.context import OperationContext
-from dr_operations.control import PK_PREFIX, SORT_KEY
+from dr_operations.control import PK_PREFIX, SORT_KEY, ControlState
 from dr_operations.outputs import StackOutputs, parse_outputs
 
 PRIMARY, SECONDARY = "us-east-1", "us-east-2"
@@ -279,10 +281,15 @@ class GlobalDatabaseSim:
 
 
 def _stub(
-    client: Any, handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]], gate: Callable[..., None]
+    client: Any,
+    handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]],
+    gate: Callable[..., None],
+    answered: Callable[..., bool] = lambda **_: False,
 ) -> Stubber:
     """Answer ``client``'s calls from ``handlers`` (by operation name) through a Stubber: each answer is
-    validated against the operation's output shape, each request against its input shape.
+    validated against the operation's output shape, each request against its input shape. ``answered`` runs
+    once AWS has done what the call asked: it may raise (the answer never reaches the caller) or return True
+    (the answer is lost and the client sends the request again: the caller sees the second answer).
     """
     stubber = Stubber(client)
     to_method = {v: k for k, v in client.meta.method_to_api_mapping.items()}
@@ -294,13 +301,16 @@ def _stub(
         if handler is None:
             raise AssertionError(f"the simulated world has no answer for {model.name}")
         method = to_method[model.name]
-        try:
-            response = handler(params)
-        except AwsError as error:
-            stubber.add_client_error(
-                method, service_error_code=error.code, service_message=error.message, http_status_code=error.status
-            )
-            return
+        resend = True
+        while resend:
+            try:
+                response = handler(params)
+            except AwsError as error:
+                stubber.add_client_error(
+                    method, service_error_code=error.code, service_message=error.message, http_status_code=error.status
+                )
+                return
+            resend = answered(model=model)
         stubber.add_response(
             method, response | {"ResponseMetadata": {"RequestId": f"stub-{next(request_ids)}", "HTTPStatusCode": 200}}
         )
@@ -412,6 +422,16 @@ class World:  # pylint: disable=too-many-public-methods
         self.dns_delay = 0.0
         self._unhealthy_since: float | None = None
         self.fail_call: Callable[[str, str, str], BaseException | None] | None = None
+        # (region, service, operation) whose next call AWS carries out but whose answer is lost on the way
+        # back (a read timeout or a cut connection after the request arrived): the caller sees a connection
+        # error although AWS accepted the request.
+        self.lose_answer: set[tuple[str, str, str]] = set()
+        # What botocore's standard retry mode does after a lost answer (ReadTimeoutError and
+        # ConnectionClosedError are transient errors to it; dr_operations.aws allows two attempts): the same
+        # request is sent again, whatever the operation, and the caller sees AWS's answer to the second one.
+        self.resend_lost = False
+        # Every call the operations library sent (or tried to send), as (region, service, operation).
+        self.calls: list[tuple[str, str, str]] = []
         self.call_count = 0
         self._stubbers: list[Stubber] = []
         self._clients: dict[tuple[str, str], Any] = {}
@@ -608,12 +628,22 @@ class World:  # pylint: disable=too-many-public-methods
             # or moto can answer it.
             del kwargs
             self.call_count += 1
+            self.calls.append((region, service, model.name))
             if self.fail_call is not None:
                 error = self.fail_call(region, service, model.name)
                 if error is not None:
                     raise error
             if region in self.unreachable or (region == "global" and self.route53_down):
                 raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
+
+        def answered(model: Any, **kwargs: Any) -> bool:
+            del kwargs
+            if (region, service, model.name) not in self.lose_answer:
+                return False
+            self.lose_answer.discard((region, service, model.name))
+            if self.resend_lost:
+                return True
+            raise EndpointConnectionError(endpoint_url=f"https://{service}.{endpoint_region}.amazonaws.com")
 
         handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
         if service == "rds":
@@ -628,7 +658,7 @@ class World:  # pylint: disable=too-many-public-methods
                     "CopyDBClusterSnapshot",
                 )
             }
-            self._stubbers.append(_stub(client, handlers, gate))
+            self._stubbers.append(_stub(client, handlers, gate, answered))
         elif service == "fis":
             self._stubbers.append(
                 _stub(
@@ -817,6 +847,23 @@ class World:  # pylint: disable=too-many-public-methods
     def iter_stubbers(self) -> Iterator[Stubber]:
         """Every Stubber in use (tests check none has unanswered expectations)."""
         return iter(self._stubbers)
+
+
+def after_failover(world: World) -> None:
+    """The state a failback starts from: us-east-2 writes after a failover; us-east-1 is back, rejoined and
+    caught up, still drained and fenced in both replicas; Aurora kept its unplanned-failover snapshot.
+    """
+    world.put_lag(SECONDARY, 120)
+    world.db.promoted(SECONDARY, data_loss=True)
+    world.db.settle()
+    world.db.members[PRIMARY].synchronization = "connected"
+    world.db.add_unplanned_snapshot(PRIMARY)
+    world.put_lag(PRIMARY, 90)
+    item = ControlState(
+        region=PRIMARY, drained=True, fenced=True, reason="failover", updated_at="2026-11-29T15:00:00.000Z"
+    )
+    for region in (PRIMARY, SECONDARY):
+        world.raw("dynamodb", region).put_item(TableName=world.outputs.table_name, Item=item.to_item())
 
 
 def _snake(name: str) -> str:
