@@ -8,7 +8,7 @@ PLAN_DIAGRAM ?= architecture.mmd
 # pytest workers (pytest-xdist): one per core of the CI machine.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install plan diagram drill-example lint typecheck pylint unit test bench clean clean-caches
+.PHONY: install plan diagram drill-example transcripts lint typecheck pylint unit test bench clean clean-caches
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ test: install
 # Not a test: the evidence of drills against the test fixtures (docs/drill-evidence-example.md).
 drill-example: install
 	PYTHONPATH=.:functions $(BIN)/python scripts/drill_example.py
+
+# Not a test: every drctl operations command run against the test fixtures (docs/drctl-transcripts.md).
+transcripts: install
+	PYTHONPATH=.:functions $(BIN)/python scripts/drctl_transcripts.py
 
 # Not a test: figures for humans (cold import time, requests/s against in-process moto).
 bench: install
