@@ -494,6 +494,10 @@ def check_drctl(path: str, line: int, words: list[str], *, complete: bool) -> Dr
         return DrctlCommand(path, line, text, ())
 
 
+# Generated records of runs (their tables wrap commands mid-word): output to read, not commands to run.
+RECORDS = frozenset({"drctl-transcripts.md", "drill-evidence-example.md"})
+
+
 def documents(root: Path) -> list[Path]:
-    """The Markdown files whose commands operators run: the README and docs/*.md."""
-    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    """The Markdown files whose commands operators run: the README and docs/*.md, except generated records."""
+    return [root / "README.md", *sorted(p for p in (root / "docs").glob("*.md") if p.name not in RECORDS)]
