@@ -141,9 +141,12 @@ class Plan:
         """Whether ``resource`` needs ``other`` to exist, transitively, through every edge the engine
         orders on: dependencies (explicit and through inputs), the parent and the provider. Pulumi
         creates ``other`` first and deletes it last, so this is exactly "``resource`` is deleted
-        before ``other``" on destroy. Total: False for unrelated resources.
+        before ``other``" on destroy. Total: False for unrelated resources, and for a resource that is not
+        in this plan (another configuration's) it answers through that resource's own edges into this plan.
         """
-        return other.urn in self._requirements(resource.urn)
+        if resource.urn in self._by_urn:
+            return other.urn in self._requirements(resource.urn)
+        return any(edge == other.urn or other.urn in self._requirements(edge) for edge in self.edges_of(resource))
 
     def deleted_before(self, first: PlannedResource, then: PlannedResource) -> bool:
         """Whether a destroy is guaranteed to delete ``first`` before it starts deleting ``then``.

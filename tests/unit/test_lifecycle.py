@@ -7,6 +7,7 @@ create, update, replace or delete) or a destroy order (``Plan.deleted_before`` a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -286,6 +287,12 @@ def test_lifecycle_dependency_query_is_total(plan: Plan) -> None:
     assert plan.depends_on(table, vpc) is False
     assert plan.requires(vpc, table) is False
     assert plan.deleted_before(table, vpc) is False
+    # A resource this plan does not hold (another configuration's) is answered through its own edges.
+    subnet = next(r for r in plan.resources if plan.depends_on(r, vpc) and r.type == "aws:ec2/subnet:Subnet")
+    stranger = dataclasses.replace(subnet, urn=subnet.urn + "-elsewhere")
+    assert plan.requires(stranger, vpc) is True
+    assert plan.requires(stranger, table) is False
+    assert plan.requires(vpc, stranger) is False
 
 
 def test_lifecycle_destroy_waves_respect_every_edge(plan: Plan) -> None:
