@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from drctl import cost_usage
 from drctl.cli import main
 from drctl.cost import (
     GB,
@@ -149,6 +151,15 @@ def test_cost_unknown_type_is_listed_with_what_to_add() -> None:
     assert "PRICERS in drctl/cost_rules.py" in unpriced.reason
     assert "FREE_TYPES in drctl/cost_rules.py" in unpriced.reason
     assert "drctl/prices.toml" in unpriced.reason
+
+
+def test_cost_every_priced_type_has_a_worked_example() -> None:
+    # A pricing rule added without an example here (its type token in one of this module's tests) fails.
+    source = Path(__file__).read_text(encoding="utf-8")
+    constants = {name: value for name, value in vars(cost_usage).items() if isinstance(value, str)}
+    shown = {value for name, value in constants.items() if re.search(rf"\b{name}\b", source)}
+    missing = sorted(t for t in PRICERS if t not in source and t not in shown)
+    assert missing == [], f"priced types without a worked example in tests/unit/test_cost.py: {missing}"
 
 
 def test_cost_free_and_priced_tables_do_not_overlap() -> None:
