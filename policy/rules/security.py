@@ -324,8 +324,9 @@ def rds_iam_authentication(args: ResourceValidationArgs, report: ReportViolation
 
 @rules.resource(
     name="rds-logs-exported",
-    description="Aurora PostgreSQL clusters publish their log to CloudWatch Logs.",
-    controls=("FSBP RDS.37", "PCI DSS 4.0.1 10.4.2"),
+    description="Aurora PostgreSQL clusters publish their log to CloudWatch Logs (the audit log kept off the "
+    "database host, PCI DSS 10.3.3).",
+    controls=("FSBP RDS.37", "PCI DSS 4.0.1 10.2.1", "PCI DSS 4.0.1 10.3.3"),
 )
 def rds_logs_exported(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """``enabledCloudwatchLogsExports`` includes ``postgresql``."""
