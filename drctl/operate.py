@@ -253,6 +253,36 @@ def _clients(args: argparse.Namespace) -> tuple[ClientFactory, str | None]:
         return refuse, problem
 
 
+def _credentials_region(args: argparse.Namespace, outputs: StackOutputs) -> str | None:
+    """The region whose STS gives this run its credentials: the region the command acts through (the target
+    of a move, the survivor of a drain), never the one that may be down. None (status, drill): the profile's
+    ``region``, which the runbook sets to a region that is up. A region outside the stack is left to the
+    command's own check (it refuses with a usage error before any call).
+    """
+    command = args.command
+    if command in ("switchover", "failover"):
+        region = args.to
+    elif command == "failback":
+        region = args.to or outputs.anchor_region
+    elif command == "drain":
+        region = outputs.other(args.region) if args.region in outputs.regions else None
+    elif command in ("undrain", "automation", "preserve-lost-writes"):
+        region = args.region
+    else:
+        region = None
+    return region if region in outputs.regions else None
+
+
+def _pin_credentials_region(factory: ClientFactory, region: str | None) -> None:
+    """Make ``region`` the region of the session's first client. botocore creates a session's credential
+    resolver once, for the region of the first client made (botocore/session.py, ``_resolve_region_name``),
+    and an assumed role's STS calls go there (regional, as ``session_factory`` configures): so the first
+    client decides where credentials come from. Making a client calls nothing.
+    """
+    if region is not None:
+        factory("sts", region)
+
+
 def _context(args: argparse.Namespace, outputs: StackOutputs, err: Any, factory: ClientFactory) -> OperationContext:
     aws = Aws(factory, dry_run=bool(getattr(args, "dry_run", False)), clock=WIRING.monotonic)
     return OperationContext(
@@ -287,6 +317,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         outputs = load_outputs(args.outputs)
         factory, problem = _clients(args)
+        if problem is None:
+            _pin_credentials_region(factory, _credentials_region(args, outputs))
         ctx = _context(args, outputs, err, factory)
     except (OutputsError, UsageError) as error:
         print(f"drctl {args.command}: {error}", file=sys.stderr)

@@ -329,3 +329,30 @@ def test_cli_dry_run_of_each_command_lists_its_calls_with_parameters_and_sends_n
     sent = [c for c in world.calls if not c[2].startswith(("Describe", "Get", "List", "TestDNSAnswer"))]
     assert sent == [], f"drctl {argv[0]} --dry-run sent {sent}"
     assert document["audit"]["s3_uri"] is None, "a dry run's audit record stays local"
+
+
+@pytest.mark.parametrize(
+    ("argv", "first"),
+    [
+        (["failover", "--to", SECONDARY, "--allow-data-loss", "--yes", "--dry-run"], ("sts", SECONDARY)),
+        (["switchover", "--to", SECONDARY, "--dry-run"], ("sts", SECONDARY)),
+        (["drain", PRIMARY, "--dry-run"], ("sts", SECONDARY)),
+        (["undrain", PRIMARY, "--dry-run"], ("sts", PRIMARY)),
+        (["failback", "--dry-run"], ("sts", PRIMARY)),
+    ],
+)
+def test_cli_credentials_come_from_the_region_the_command_acts_through(
+    drctl: tuple[World, Path], monkeypatch: pytest.MonkeyPatch, argv: list[str], first: tuple[str, str]
+) -> None:
+    # botocore resolves a session's credentials (an assumed role's STS calls) in the region of its first
+    # client: the first client drctl makes must be in the region that is up, never the one that may be down.
+    world, outputs = drctl
+    made: list[tuple[str, str]] = []
+
+    def recording(service: str, region: str) -> object:
+        made.append((service, region))
+        return world.factory(service, region)
+
+    monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: recording)
+    cli.main([argv[0], "--outputs", str(outputs), *argv[1:]])
+    assert made[0] == first, made[:3]
