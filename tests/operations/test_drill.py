@@ -224,7 +224,8 @@ def test_drill_s3_pause_backlog_says_why_it_has_none_when_cloudwatch_refuses(dri
     def refuse_metrics_during_the_pause(region: str, service: str, operation: str) -> BaseException | None:
         del region
         if (service, operation) == ("cloudwatch", "GetMetricData") and drill_world.fis.paused("s3-pause"):
-            return client_error("AccessDenied", operation)
+            refused: BaseException = client_error("AccessDenied", operation)
+            return refused
         return None
 
     drill_world.fail_call = refuse_metrics_during_the_pause

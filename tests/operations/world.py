@@ -364,7 +364,9 @@ class FisSim:
 
     def _shape(self, experiment_id: str) -> dict[str, Any]:
         experiment = self.experiments[experiment_id]
-        times = {k: experiment[k] for k in ("startTime", "endTime") if k in experiment and self.report_times}
+        times: dict[str, Any] = {
+            k: experiment[k] for k in ("startTime", "endTime") if k in experiment and self.report_times
+        }
         return {"id": experiment_id, "state": {"status": experiment["status"], "reason": "simulated"}, **times}
 
     def get(self, params: dict[str, Any]) -> dict[str, Any]:
