@@ -259,7 +259,10 @@ class Drill:
             raise DrillRefusedError(reasons)
         self.writer = status.writer_region
         if not self.region:
-            self.region = outputs.other(str(self.writer)) if self.scenario != "drain" else str(self.writer)
+            # Each pause stops replication towards the secondary, what a failover would lose: DynamoDB's pauses
+            # the replica it targets (writes into it), S3's the buckets it targets (replication out of them).
+            exercised_in_writer = self.scenario in ("drain", "replication-pause-s3")
+            self.region = str(self.writer) if exercised_in_writer else outputs.other(str(self.writer))
         self.report.region = self.region
         self.report.who = identify_through(self.ctx.aws, [self.region, outputs.other(self.region)])
 
@@ -569,12 +572,13 @@ class Drill:
     def _write_marker(self, writer: str, marker: dict[str, Any]) -> str:
         """Write the marker where the paused replication starts: DynamoDB's pause blocks replication into this
         region's replica, so the marker goes through the writer; S3's pause stops replication out of this
-        region's buckets (FIS selects the source buckets), so the marker goes into this region's audit bucket.
+        region's buckets (FIS selects the source buckets), so the marker goes into this region's audit bucket
+        (by default the writer's: see ``guard``).
         """
         ctx = self.ctx
         key = f"{DRILL_MARKER_PREFIX}{ctx.run_id}"
         if self.scenario == "replication-pause-dynamodb":
-            source, destination = writer, self.region
+            source, destination = self.region, ctx.outputs.other(self.region)
             ctx.aws.mutate(
                 source,
                 "dynamodb",

@@ -180,22 +180,22 @@ def test_drill_replication_pause_falls_back_to_the_local_clock_without_fis_times
 
 
 def test_drill_s3_pause_reports_the_backlog_of_the_paused_direction(drill_world: World) -> None:
-    # The pause runs in the secondary: its buckets stop replicating to the primary, where S3 publishes the
-    # pending operations of the rule (the user guide's region for the pending metrics).
-    paused, destination = drill_world.outputs.region(SECONDARY), drill_world.outputs.region(PRIMARY)
+    # The pause runs in the writer's region: its buckets stop replicating to the secondary, where S3 publishes
+    # the pending operations of the rule (the user guide's region for the pending metrics).
+    paused, destination = drill_world.outputs.region(PRIMARY), drill_world.outputs.region(SECONDARY)
     sleep = drill_world.sleep
 
     def sleep_and_publish(seconds: float) -> None:
         sleep(seconds)
-        if drill_world.fis.paused("s3-pause", SECONDARY):
+        if drill_world.fis.paused("s3-pause", PRIMARY):
             drill_world.put_metric(
-                PRIMARY,
+                SECONDARY,
                 "AWS/S3",
                 "OperationsPendingReplication",
                 {
                     "SourceBucket": paused.audit_bucket,
                     "DestinationBucket": destination.audit_bucket,
-                    "RuleId": f"to-{PRIMARY}",
+                    "RuleId": f"to-{SECONDARY}",
                 },
                 7.0,
                 minutes_ago=0.0,
@@ -204,16 +204,17 @@ def test_drill_s3_pause_reports_the_backlog_of_the_paused_direction(drill_world:
     drill_world.sleep = sleep_and_publish  # type: ignore[method-assign]
     report = run_drill(drill_world.context(), "replication-pause-s3", fault_seconds=60)
     assert report.outcome == "succeeded", (report.reason, phases(report))
+    assert report.region == PRIMARY, "S3's pause runs where replication towards the secondary starts"
     assert (
-        "marker written in us-east-2, to replicate to us-east-1"
+        "marker written in us-east-1, to replicate to us-east-2"
         in {p.name: p.detail for p in report.phases}["write_marker"]
     )
     figures = {f.name: f for f in report.figures}
     audit = figures["S3 backlog at the end of the pause (audit)"]
     assert audit.value == 7.0, audit
     assert audit.unit == "operations"
-    assert f"OperationsPendingReplication in {PRIMARY}" in audit.source, audit.source
-    assert f"rule to-{PRIMARY} of {paused.audit_bucket}" in audit.source, audit.source
+    assert f"OperationsPendingReplication in {SECONDARY}" in audit.source, audit.source
+    assert f"rule to-{SECONDARY} of {paused.audit_bucket}" in audit.source, audit.source
     receipts = figures["S3 backlog at the end of the pause (receipts)"]
     assert receipts.value is None, receipts
     assert "no datapoint in the last" in receipts.source, receipts.source
