@@ -578,7 +578,7 @@ class Drill:
         ctx = self.ctx
         key = f"{DRILL_MARKER_PREFIX}{ctx.run_id}"
         if self.scenario == "replication-pause-dynamodb":
-            source, destination = self.region, ctx.outputs.other(self.region)
+            source, destination = writer, self.region
             ctx.aws.mutate(
                 source,
                 "dynamodb",

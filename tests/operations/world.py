@@ -330,7 +330,7 @@ class FisSim:
     DynamoDB pause's deny statement sits in the table's resource policy, as FIS does. GetExperiment gives
     ``startTime`` (the request) and ``endTime`` (once ended) from the world's clock, as botocore datetimes;
     an S3 pause stops replication out of the experiment's region only (the action's targets are the source
-    buckets of that region).
+    buckets of that region); a DynamoDB pause stops replication into the experiment's replica only.
     """
 
     def __init__(self, world: World) -> None:
@@ -574,12 +574,14 @@ class World:  # pylint: disable=too-many-public-methods
         if len(regions) < 2 or not any(self.outputs.region(r).drill_templates for r in regions):
             return
         table = self.outputs.table_name
-        if not self.fis.paused("dynamodb-pause"):
-            for source in regions:
-                items = self.raw("dynamodb", source).scan(TableName=table)["Items"]
-                for item in items:
-                    if item["pk"]["S"].startswith("DRILL#"):
-                        for target in regions:
+        # DynamoDB's pause denies replication into the paused replica; S3's stops replication out of the
+        # paused region's buckets.
+        for source in regions:
+            items = self.raw("dynamodb", source).scan(TableName=table)["Items"]
+            for item in items:
+                if item["pk"]["S"].startswith("DRILL#"):
+                    for target in regions:
+                        if not self.fis.paused("dynamodb-pause", target):
                             self.raw("dynamodb", target).put_item(TableName=table, Item=item)
         for source in regions:
             if not self.fis.paused("s3-pause", source):
