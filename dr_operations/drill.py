@@ -16,6 +16,7 @@ status) and, for faults, from the stack's AWS FIS templates; nothing is implemen
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,13 @@ MARKER_POLL_SECONDS = {"dynamodb": 0.25, "s3": 5.0}
 CUT_POLL_SECONDS = 30.0
 DEFAULT_FAULT_SECONDS = 120.0
 FIS_STATES_DONE = ("completed", "stopped", "failed", "cancelled")
+# S3's replication backlog: operations (objects, delete markers, tags, ACLs) pending replication per rule,
+# published when the rule has replication metrics (ours have RTC, which turns them on). Namespace AWS/S3,
+# dimensions SourceBucket, DestinationBucket, RuleId; the user guide ("Using S3 Replication metrics") lists
+# the pending metrics as published in the destination bucket's region, the stack's dashboards read them in
+# the source's: the drill asks the destination's region first, then the source's, and names the one that
+# answered.
+S3_BACKLOG_METRIC = "OperationsPendingReplication"
 DRILL_MARKER_PREFIX = "DRILL#"
 
 # A signed payment: (url, region to sign for, idempotency key) -> (HTTP status, body).
@@ -168,6 +176,8 @@ class Drill:
         self.reconcile_preview = reconcile_preview
         self.started = ctx.monotonic()
         self.fault_started: float | None = None
+        # FIS's own record of the fault: GetExperiment's experiment.startTime / endTime (botocore datetimes).
+        self.fis_times: dict[str, datetime.datetime] = {}
         self.rollbacks: list[tuple[str, Callable[[], object]]] = []
         self.writer: str | None = None
         self.region = region or ""
@@ -249,7 +259,10 @@ class Drill:
             raise DrillRefusedError(reasons)
         self.writer = status.writer_region
         if not self.region:
-            self.region = outputs.other(str(self.writer)) if self.scenario != "drain" else str(self.writer)
+            # Each pause stops replication towards the secondary, what a failover would lose: DynamoDB's pauses
+            # the replica it targets (writes into it), S3's the buckets it targets (replication out of them).
+            exercised_in_writer = self.scenario in ("drain", "replication-pause-s3")
+            self.region = str(self.writer) if exercised_in_writer else outputs.other(str(self.writer))
         self.report.region = self.region
         self.report.who = identify_through(self.ctx.aws, [self.region, outputs.other(self.region)])
 
@@ -449,16 +462,101 @@ class Drill:
             self.phase("write_marker", lambda: self._write_marker(writer, marker))
             self.phase("observe_pause", lambda: self._observe_pause(marker))
         self.data_not_yet_replicated("during the fault")
+        if self.scenario != "cut-connectivity":
+            self.backlog()
         self.phase("end_fault", lambda: self._end(experiment["id"]))
         self.done_with("stop the experiment")
         ended = self.ctx.monotonic()
+        self.fault_window(experiment["id"], ended)
         if self.scenario != "cut-connectivity":
             self.phase("catch_up", lambda: self._catch_up(marker, ended))
         self.phase("verify_restored", self._verify_restored)
 
+    def fault_window(self, experiment_id: str, ended: float) -> None:
+        """How long the fault lasted: FIS's startTime to endTime when GetExperiment gives them, else the local
+        clock from the experiment seen running to seen ended (each seen within ``POLL_SECONDS``).
+        """
+        start, end = self.fis_times.get("startTime"), self.fis_times.get("endTime")
+        if start is not None and end is not None:
+            value = (end - start).total_seconds()
+            source = f"FIS GetExperiment startTime to endTime of experiment {experiment_id}"
+        else:
+            began = self.started if self.fault_started is None else self.fault_started
+            value = ended - began
+            missing = " and ".join(k for k in ("startTime", "endTime") if k not in self.fis_times)
+            source = (
+                f"the local clock from experiment {experiment_id} seen running to seen ended, polled every "
+                f"{POLL_SECONDS:g} s (FIS gave no {missing})"
+            )
+        self.figure(Figure(name="fault window", value=round(value, 1), unit="s", source=source))
+
+    def backlog(self) -> None:
+        """The work waiting at the end of the pause: S3's ``OperationsPendingReplication`` for the paused
+        direction (this region's buckets to the other region's); DynamoDB publishes no backlog metric.
+        """
+        ctx = self.ctx
+        if self.scenario == "replication-pause-dynamodb":
+            self.figure(
+                Figure(
+                    name="DynamoDB backlog at the end of the pause",
+                    value=None,
+                    unit="operations",
+                    source="DynamoDB publishes no backlog metric for a global table (ReplicationLatency is its only "
+                    "replication metric): the backlog shows as 'DynamoDB not yet replicated during the fault' (ms)",
+                )
+            )
+            return
+        source_region = self.region
+        peer = ctx.outputs.other(source_region)
+        here, there = ctx.outputs.region(source_region), ctx.outputs.region(peer)
+        began = self.started if self.fault_started is None else self.fault_started
+        # Only datapoints from the pause: an older one would describe replication before it.
+        minutes = max(2, int((ctx.monotonic() - began) // 60) + 1)
+        now = ctx.clock()
+        for purpose, source, destination in (
+            ("audit", here.audit_bucket, there.audit_bucket),
+            ("receipts", here.receipts_bucket, there.receipts_bucket),
+        ):
+            dimensions = {"SourceBucket": source, "DestinationBucket": destination, "RuleId": f"to-{peer}"}
+            reasons = []
+            found = None
+            for region in (peer, source_region):
+                reading = read_metric(
+                    ctx.aws,
+                    region,
+                    namespace="AWS/S3",
+                    metric=S3_BACKLOG_METRIC,
+                    dimensions=dimensions,
+                    statistic="Maximum",
+                    unit="operations",
+                    now=now,
+                    minutes=minutes,
+                )
+                if reading.value is not None:
+                    found = reading
+                    break
+                no_data = reading.source == f"CloudWatch AWS/S3 {S3_BACKLOG_METRIC} in {region}"
+                reasons.append(
+                    f"{reading.source}: no datapoint in the last {minutes} min" if no_data else reading.source
+                )
+            rule = f"rule to-{peer} of {source} (Maximum per minute)"
+            self.figure(
+                Figure(
+                    name=f"S3 backlog at the end of the pause ({purpose})",
+                    value=None if found is None else found.value,
+                    unit="operations",
+                    source=f"{found.source}, {rule}, latest datapoint {found.at:%H:%M:%S}Z"
+                    if found is not None and found.at is not None
+                    else f"{rule}: " + "; ".join(reasons),
+                )
+            )
+
     def _experiment_state(self, experiment_id: str) -> str:
-        response = self.ctx.aws.read(self.region, "fis", "get_experiment", id=experiment_id)
-        return str(response["experiment"]["state"]["status"])
+        experiment = self.ctx.aws.read(self.region, "fis", "get_experiment", id=experiment_id)["experiment"]
+        for key in ("startTime", "endTime"):
+            if isinstance(experiment.get(key), datetime.datetime):
+                self.fis_times[key] = experiment[key]
+        return str(experiment["state"]["status"])
 
     def _stop(self, experiment_id: str) -> None:
         if self._experiment_state(experiment_id) not in FIS_STATES_DONE:
@@ -472,11 +570,17 @@ class Drill:
         return f"experiment {experiment_id}: {self._experiment_state(experiment_id)}"
 
     def _write_marker(self, writer: str, marker: dict[str, Any]) -> str:
+        """Write the marker where the paused replication starts: DynamoDB's pause blocks replication into this
+        region's replica, so the marker goes through the writer; S3's pause stops replication out of this
+        region's buckets (FIS selects the source buckets), so the marker goes into this region's audit bucket
+        (by default the writer's: see ``guard``).
+        """
         ctx = self.ctx
         key = f"{DRILL_MARKER_PREFIX}{ctx.run_id}"
         if self.scenario == "replication-pause-dynamodb":
+            source, destination = writer, self.region
             ctx.aws.mutate(
-                writer,
+                source,
                 "dynamodb",
                 "put_item",
                 TableName=ctx.outputs.table_name,
@@ -488,20 +592,21 @@ class Drill:
                 },
             )
         else:
+            source, destination = self.region, ctx.outputs.other(self.region)
             ctx.aws.mutate(
-                writer,
+                source,
                 "s3",
                 "put_object",
-                Bucket=ctx.outputs.region(writer).audit_bucket,
+                Bucket=ctx.outputs.region(source).audit_bucket,
                 Key=f"drctl/drills/{ctx.run_id}-marker.json",
                 Body=json.dumps({"drill": ctx.run_id}).encode(),
                 ContentType="application/json",
             )
-        marker["writer"], marker["key"] = writer, key
-        return f"marker written in {writer}"
+        marker["source"], marker["destination"], marker["key"] = source, destination, key
+        return f"marker written in {source}, to replicate to {destination}"
 
     def _marker_arrived(self, marker: dict[str, Any]) -> bool:
-        ctx, region = self.ctx, self.region
+        ctx, region = self.ctx, str(marker["destination"])
         if self.scenario == "replication-pause-dynamodb":
             item = ctx.aws.read(
                 region,
@@ -531,24 +636,38 @@ class Drill:
         if self._marker_arrived(marker):
             note = " (S3 may finish replicating work already under way for up to an hour, AWS FIS guide)"
             return "the marker replicated despite the pause" + (note if "s3" in self.scenario else "")
-        return f"the marker has not reached {self.region} after 30 s: replication is paused"
+        return f"the marker has not reached {marker['destination']} after 30 s: replication is paused"
 
     def _catch_up(self, marker: dict[str, Any], ended: float) -> str:
+        """Seconds from the end of the fault to the marker readable in the paused direction's destination:
+        from FIS's endTime (GetExperiment) when it gave one, compared with this machine's clock (keep it
+        NTP-synchronised), else from the moment this drill saw the experiment ended.
+        """
         store = "dynamodb" if "dynamodb" in self.scenario else "s3"
         interval = MARKER_POLL_SECONDS[store]
-        self.wait(f"the marker reaching {self.region}", lambda: self._marker_arrived(marker), 1800, interval)
-        seconds = round(self.ctx.monotonic() - ended, 2)
+        destination = marker["destination"]
+        self.wait(f"the marker reaching {destination}", lambda: self._marker_arrived(marker), 1800, interval)
+        fis_end = self.fis_times.get("endTime")
+        if fis_end is not None:
+            seconds = round((self.ctx.clock() - fis_end).total_seconds(), 2)
+            origin = "FIS's endTime of the experiment (GetExperiment)"
+        else:
+            seconds = round(self.ctx.monotonic() - ended, 2)
+            origin = (
+                f"the local clock when the experiment was seen ended, polled every {POLL_SECONDS:g} s "
+                "(FIS gave no endTime)"
+            )
         self.figure(
             Figure(
                 name=f"catch-up after the pause ({'DynamoDB' if store == 'dynamodb' else 'S3'})",
                 value=seconds,
                 unit="s",
-                source=f"the marker written during the pause, polled every {interval:g} s in the paused region's "
-                "replica",
+                source=f"from {origin} to the marker written during the pause in {marker['source']} readable in "
+                f"{destination}, polled every {interval:g} s",
                 budget=1.0 if store == "dynamodb" else 900.0,
             )
         )
-        return f"caught up {seconds:.2f} s after the experiment ended"
+        return f"caught up {seconds:.2f} s after the experiment ended ({'FIS endTime' if fis_end else 'local clock'})"
 
     def _automation_declines(self, writer: str, experiment_id: str) -> str:
         """Hold the cut at least as long as the automation needs to act (``databaseFailoverBudgetSeconds``),

@@ -12,7 +12,7 @@ import pytest
 from dr_operations.drill import DrillRefusedError, Figure, markdown, run_drill, timeline, write_evidence
 from dr_operations.latch import DISARMED, TRIPPED, set_latch
 from dr_operations.names import NAMESPACE, PEER_HEALTHY
-from tests.operations.world import PRIMARY, SECONDARY, World
+from tests.operations.world import PRIMARY, SECONDARY, World, client_error
 
 
 def phases(report: object) -> dict[str, str]:
@@ -142,6 +142,114 @@ def test_drill_replication_pause_measures_the_catch_up(drill_world: World, scena
     assert phases(report)["verify_restored"] == "done"
 
 
+def test_drill_replication_pause_takes_its_times_from_fis_when_fis_gives_them(drill_world: World) -> None:
+    # FIS recorded the end 2 s before the poll that saw it: the FIS figures differ from the local ones.
+    drill_world.fis.ended_before_seen = 2.0
+    report = run_drill(drill_world.context(), "replication-pause-dynamodb", fault_seconds=60)
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    (experiment,) = drill_world.fis.experiments.values()
+    figures = {f.name: f for f in report.figures}
+    window = figures["fault window"]
+    assert window.value == round((experiment["endTime"] - experiment["startTime"]).total_seconds(), 1), window
+    assert "FIS GetExperiment startTime to endTime" in window.source, window.source
+    seen = {p.name: p for p in report.phases}
+    local_window = seen["end_fault"].end - seen["start_fault"].end
+    assert abs((window.value or 0) - local_window) > 1.0, f"fault window {window.value} s is the local {local_window}"
+    catch_up = figures["catch-up after the pause (DynamoDB)"]
+    assert catch_up.value is not None
+    assert 2.0 <= catch_up.value < 2.5, f"catch-up {catch_up.value} s is not counted from FIS's endTime"
+    assert catch_up.source.startswith("from FIS's endTime"), catch_up.source
+
+
+def test_drill_replication_pause_falls_back_to_the_local_clock_without_fis_times(drill_world: World) -> None:
+    drill_world.fis.ended_before_seen = 2.0
+    drill_world.fis.report_times = False
+    report = run_drill(drill_world.context(), "replication-pause-dynamodb", fault_seconds=60)
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    figures = {f.name: f for f in report.figures}
+    window = figures["fault window"]
+    assert "local clock" in window.source, window.source
+    assert "FIS gave no startTime and endTime" in window.source, window.source
+    assert window.value is not None
+    assert window.value >= 60, window
+    catch_up = figures["catch-up after the pause (DynamoDB)"]
+    assert catch_up.value is not None
+    assert catch_up.value < 1.0, f"catch-up {catch_up.value} s is not counted from the local clock"
+    assert "FIS gave no endTime" in catch_up.source, catch_up.source
+    assert catch_up.verdict == "within", catch_up
+
+
+def test_drill_s3_pause_reports_the_backlog_of_the_paused_direction(drill_world: World) -> None:
+    # The pause runs in the writer's region: its buckets stop replicating to the secondary, where S3 publishes
+    # the pending operations of the rule (the user guide's region for the pending metrics).
+    paused, destination = drill_world.outputs.region(PRIMARY), drill_world.outputs.region(SECONDARY)
+    sleep = drill_world.sleep
+
+    def sleep_and_publish(seconds: float) -> None:
+        sleep(seconds)
+        if drill_world.fis.paused("s3-pause", PRIMARY):
+            drill_world.put_metric(
+                SECONDARY,
+                "AWS/S3",
+                "OperationsPendingReplication",
+                {
+                    "SourceBucket": paused.audit_bucket,
+                    "DestinationBucket": destination.audit_bucket,
+                    "RuleId": f"to-{SECONDARY}",
+                },
+                7.0,
+                minutes_ago=0.0,
+            )
+
+    drill_world.sleep = sleep_and_publish  # type: ignore[method-assign]
+    report = run_drill(drill_world.context(), "replication-pause-s3", fault_seconds=60)
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    assert report.region == PRIMARY, "S3's pause runs where replication towards the secondary starts"
+    assert (
+        "marker written in us-east-1, to replicate to us-east-2"
+        in {p.name: p.detail for p in report.phases}["write_marker"]
+    )
+    figures = {f.name: f for f in report.figures}
+    audit = figures["S3 backlog at the end of the pause (audit)"]
+    assert audit.value == 7.0, audit
+    assert audit.unit == "operations"
+    assert f"OperationsPendingReplication in {SECONDARY}" in audit.source, audit.source
+    assert f"rule to-{SECONDARY} of {paused.audit_bucket}" in audit.source, audit.source
+    receipts = figures["S3 backlog at the end of the pause (receipts)"]
+    assert receipts.value is None, receipts
+    assert "no datapoint in the last" in receipts.source, receipts.source
+    assert "S3 backlog at the end of the pause (audit)" in markdown(report)
+
+
+def test_drill_s3_pause_backlog_says_why_it_has_none_when_cloudwatch_refuses(drill_world: World) -> None:
+    def refuse_metrics_during_the_pause(region: str, service: str, operation: str) -> BaseException | None:
+        del region
+        if (service, operation) == ("cloudwatch", "GetMetricData") and drill_world.fis.paused("s3-pause"):
+            refused: BaseException = client_error("AccessDenied", operation)
+            return refused
+        return None
+
+    drill_world.fail_call = refuse_metrics_during_the_pause
+    report = run_drill(drill_world.context(), "replication-pause-s3", fault_seconds=60)
+    assert report.outcome == "succeeded", (report.reason, phases(report))
+    backlogs = [f for f in report.figures if f.name.startswith("S3 backlog")]
+    assert len(backlogs) == 2, [f.name for f in report.figures]
+    for figure in backlogs:
+        assert figure.value is None, figure
+        assert "AccessDenied" in figure.source, figure.source
+        assert PRIMARY in figure.source, f"the destination's region asked: {figure.source}"
+        assert SECONDARY in figure.source, f"the source's region asked: {figure.source}"
+
+
+def test_drill_dynamodb_pause_says_it_has_no_backlog_metric(drill_world: World) -> None:
+    report = run_drill(drill_world.context(), "replication-pause-dynamodb", fault_seconds=60)
+    figures = {f.name: f for f in report.figures}
+    backlog = figures["DynamoDB backlog at the end of the pause"]
+    assert backlog.value is None
+    assert "publishes no backlog metric" in backlog.source, backlog.source
+    assert "DynamoDB not yet replicated during the fault" in figures, "the lag-based figure stays"
+
+
 def test_drill_detects_what_a_fault_left_behind(drill_world: World) -> None:
     drill_world.fis.leave_policy_behind = True
     report = run_drill(drill_world.context(), "replication-pause-dynamodb", fault_seconds=30)
@@ -175,6 +283,8 @@ def test_drill_cut_connectivity_shows_the_automation_declined(drill_world: World
     assert "latch armed" in declined
     assert drill_world.db.requests == []
     assert "own route table again" in next(p for p in report.phases if p.name == "verify_restored").detail
+    window = next(f for f in report.figures if f.name == "fault window")
+    assert "FIS GetExperiment startTime to endTime" in window.source, window.source
 
 
 def test_drill_cut_connectivity_shorter_than_the_decision_time_is_refused(drill_world: World) -> None:

@@ -327,7 +327,10 @@ class FisSim:
     """Stands in for AWS FIS (moto stores templates but does not run experiments): an experiment started
     from one of the stack's templates is running after one poll and completes or stops after the next; while
     it runs its fault applies (a paused replica, paused buckets, the subnets' route tables swapped) and the
-    DynamoDB pause's deny statement sits in the table's resource policy, as FIS does.
+    DynamoDB pause's deny statement sits in the table's resource policy, as FIS does. GetExperiment gives
+    ``startTime`` (the request) and ``endTime`` (once ended) from the world's clock, as botocore datetimes;
+    an S3 pause stops replication out of the experiment's region only (the action's targets are the source
+    buckets of that region); a DynamoDB pause stops replication into the experiment's replica only.
     """
 
     def __init__(self, world: World) -> None:
@@ -335,6 +338,11 @@ class FisSim:
         self.experiments: dict[str, dict[str, Any]] = {}
         self.running_in: str | None = None
         self.leave_policy_behind = False
+        # Seconds before the poll that sees an experiment ended that FIS recorded its end (a real end falls
+        # anywhere between two polls).
+        self.ended_before_seen = 0.0
+        # False: GetExperiment gives no startTime/endTime (the drill falls back to its own clock).
+        self.report_times = True
 
     def _kind(self, region: str, template: str) -> str:
         for kind, template_id in self.world.outputs.region(region).drill_templates.items():
@@ -345,12 +353,21 @@ class FisSim:
     def start(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         kind = self._kind(region, params["experimentTemplateId"])
         experiment_id = f"EXP{len(self.experiments) + 1:013d}"
-        self.experiments[experiment_id] = {"id": experiment_id, "kind": kind, "region": region, "status": "initiating"}
+        self.experiments[experiment_id] = {
+            "id": experiment_id,
+            "kind": kind,
+            "region": region,
+            "status": "initiating",
+            "startTime": self.world.now(),
+        }
         return {"experiment": self._shape(experiment_id)}
 
     def _shape(self, experiment_id: str) -> dict[str, Any]:
         experiment = self.experiments[experiment_id]
-        return {"id": experiment_id, "state": {"status": experiment["status"], "reason": "simulated"}}
+        times: dict[str, Any] = {
+            k: experiment[k] for k in ("startTime", "endTime") if k in experiment and self.report_times
+        }
+        return {"id": experiment_id, "state": {"status": experiment["status"], "reason": "simulated"}, **times}
 
     def get(self, params: dict[str, Any]) -> dict[str, Any]:
         if params["id"] not in self.experiments:
@@ -362,8 +379,11 @@ class FisSim:
         experiment["status"] = "stopping"
         return {"experiment": self._shape(params["id"])}
 
-    def paused(self, kind: str) -> bool:
-        return any(e["kind"] == kind and e["status"] in ("running", "stopping") for e in self.experiments.values())
+    def paused(self, kind: str, region: str | None = None) -> bool:
+        return any(
+            e["kind"] == kind and e["status"] in ("running", "stopping") and region in (None, e["region"])
+            for e in self.experiments.values()
+        )
 
     def tick(self) -> None:
         for experiment in self.experiments.values():
@@ -374,6 +394,7 @@ class FisSim:
                     self._policy(experiment["region"], present=True)
             elif experiment["status"] == "stopping":
                 experiment["status"] = "stopped"
+                experiment["endTime"] = self.world.now() - datetime.timedelta(seconds=self.ended_before_seen)
                 if experiment["kind"] == "dynamodb-pause" and not self.leave_policy_behind:
                     self._policy(experiment["region"], present=False)
 
@@ -553,15 +574,17 @@ class World:  # pylint: disable=too-many-public-methods
         if len(regions) < 2 or not any(self.outputs.region(r).drill_templates for r in regions):
             return
         table = self.outputs.table_name
-        if not self.fis.paused("dynamodb-pause"):
-            for source in regions:
-                items = self.raw("dynamodb", source).scan(TableName=table)["Items"]
-                for item in items:
-                    if item["pk"]["S"].startswith("DRILL#"):
-                        for target in regions:
+        # DynamoDB's pause denies replication into the paused replica; S3's stops replication out of the
+        # paused region's buckets.
+        for source in regions:
+            items = self.raw("dynamodb", source).scan(TableName=table)["Items"]
+            for item in items:
+                if item["pk"]["S"].startswith("DRILL#"):
+                    for target in regions:
+                        if not self.fis.paused("dynamodb-pause", target):
                             self.raw("dynamodb", target).put_item(TableName=table, Item=item)
-        if not self.fis.paused("s3-pause"):
-            for source in regions:
+        for source in regions:
+            if not self.fis.paused("s3-pause", source):
                 bucket = self.outputs.region(source).audit_bucket
                 s3 = self.raw("s3", source)
                 for entry in s3.list_objects_v2(Bucket=bucket, Prefix="drctl/drills/").get("Contents", []):
