@@ -278,24 +278,31 @@ class BucketReplicationState:
 def read_bucket_replication(
     aws: Aws, outputs: StackOutputs, region: str, now: datetime.datetime
 ) -> list[BucketReplicationState]:
-    """Replication metrics of both purposes' buckets out of ``region`` (published in the source region)."""
+    """Replication metrics of both purposes' buckets out of ``region``. S3 publishes OperationsFailedReplication
+    in the source bucket's region and OperationsPendingReplication in the destination bucket's (S3 User Guide,
+    "Using S3 Replication metrics"): pending work out of ``region`` is read in the other region.
+    """
     other = outputs.region(outputs.other(region))
     here = outputs.region(region)
     states = []
     for source, destination in ((here.audit_bucket, other.audit_bucket), (here.receipts_bucket, other.receipts_bucket)):
         dimensions = {"SourceBucket": source, "DestinationBucket": destination, "RuleId": f"to-{other.region}"}
+        # Pending is a level (Maximum); failures a count per minute (Sum).
         readings = [
             read_metric(
                 aws,
-                region,
+                where,
                 namespace="AWS/S3",
                 metric=metric,
                 dimensions=dimensions,
-                statistic="Maximum" if metric.endswith("Pending") else "Sum",
+                statistic=statistic,
                 unit="operations",
                 now=now,
             )
-            for metric in ("OperationsPendingReplication", "OperationsFailedReplication")
+            for metric, statistic, where in (
+                ("OperationsPendingReplication", "Maximum", other.region),
+                ("OperationsFailedReplication", "Sum", region),
+            )
         ]
         states.append(
             BucketReplicationState(

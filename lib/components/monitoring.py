@@ -162,6 +162,11 @@ class ReplicationPair:
     rule_id: str
 
 
+def _replication_dimensions(pair: ReplicationPair) -> dict[str, pulumi.Input[str]]:
+    """The dimensions S3 publishes a replication rule's metrics under."""
+    return {"SourceBucket": pair.source_bucket, "DestinationBucket": pair.destination_bucket, "RuleId": pair.rule_id}
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RegionalMonitoringArgs:
     """One region's alarms and dashboard."""
@@ -264,36 +269,38 @@ def alarm_specs(args: RegionalMonitoringArgs) -> list[AlarmSpec]:
             threshold=t.dynamodb_latency_threshold_ms,
         )
     )
+    # An alarm sees only its own region's metrics, and S3 publishes each replication metric in one region:
+    # OperationsFailedReplication in the source bucket's, ReplicationLatency (like the pending ones) in the
+    # destination bucket's (S3 User Guide, "Using S3 Replication metrics", "Which Region is this metric
+    # published in?"). So this region watches failures out of it and latency into it.
     for pair in args.replications:
-        replication = {
-            "SourceBucket": pair.source_bucket,
-            "DestinationBucket": pair.destination_bucket,
-            "RuleId": pair.rule_id,
-        }
-        specs += [
+        specs.append(
             AlarmSpec(
                 base="s3-replication-failed",
                 suffix=pair.purpose,
                 namespace="AWS/S3",
                 metric="OperationsFailedReplication",
-                dimensions=replication,
+                dimensions=_replication_dimensions(pair),
                 statistic="Sum",
                 period=300,
                 evaluation_periods=1,
                 threshold=0,
-            ),
+            )
+        )
+    for pair in args.other_replications:
+        specs.append(
             AlarmSpec(
                 base="s3-replication-latency",
                 suffix=pair.purpose,
                 namespace="AWS/S3",
                 metric="ReplicationLatency",
-                dimensions=replication,
+                dimensions=_replication_dimensions(pair),
                 statistic="Maximum",
                 period=300,
                 evaluation_periods=1,
                 threshold=t.s3_latency_threshold_seconds,
-            ),
-        ]
+            )
+        )
     specs += watcher_alarm_specs(args)
     function = {"FunctionName": args.function_name}
     api = {"ApiName": args.api_name, "Stage": args.stage_name}
@@ -496,6 +503,7 @@ class RegionalMonitoring(pulumi.ComponentResource):
                 id(pair): args.other_region for pair in args.other_replications
             }
 
+            # S3 publishes latency and pending work in the destination's region, failures in the source's.
             def s3(metric: str, stat: str, source_region: str) -> tuple[Metric, ...]:
                 return tuple(
                     Metric(
@@ -611,12 +619,13 @@ class RegionalMonitoring(pulumi.ComponentResource):
                     for source, target in directions
                 ]
             )
+            destination_of = {args.region: args.other_region, args.other_region: args.region}
             for source in (args.region, args.other_region):
                 rows.append(
                     [
                         GraphWidget(
                             f"S3 replication latency from {source} (s)",
-                            source,
+                            destination_of[source],
                             s3("ReplicationLatency", "Maximum", source),
                             t.s3_latency_threshold_seconds,
                             period=300,
@@ -624,7 +633,7 @@ class RegionalMonitoring(pulumi.ComponentResource):
                         ),
                         GraphWidget(
                             f"S3 operations pending from {source}",
-                            source,
+                            destination_of[source],
                             s3("OperationsPendingReplication", "Maximum", source),
                             period=300,
                             width=8,

@@ -175,6 +175,22 @@ def test_status_reports_s3_replication_with_failed_operations(world: World) -> N
     assert status.exit_code == DEGRADED_EXIT
 
 
+def test_status_reads_s3_pending_work_in_the_destination_region(world: World) -> None:
+    # S3 publishes OperationsPendingReplication in the destination bucket's region, failures in the source's.
+    source, destination = world.outputs.region(PRIMARY), world.outputs.region(SECONDARY)
+    dimensions = {
+        "SourceBucket": source.audit_bucket,
+        "DestinationBucket": destination.audit_bucket,
+        "RuleId": f"to-{SECONDARY}",
+    }
+    world.put_metric(SECONDARY, "AWS/S3", "OperationsPendingReplication", dimensions, 42)
+    status = read_status(world.context())
+    (audit,) = [b for b in status.regions[PRIMARY].buckets if b.source_bucket == source.audit_bucket]
+    assert audit.pending.value == 42, audit.pending
+    assert audit.pending.source.endswith(f"in {SECONDARY}"), audit.pending.source
+    assert audit.failed.source.endswith(f"in {PRIMARY}"), audit.failed.source
+
+
 def test_status_reports_an_alarm_in_alarm(world: World) -> None:
     name = f"payments-rpo-lag-{world.outputs.suffix}"
     cloudwatch = world.raw("cloudwatch", SECONDARY)

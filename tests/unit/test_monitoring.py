@@ -133,12 +133,18 @@ def test_replication_alarms_name_their_dimensions(plan: Plan, region: str) -> No
     other = "us-east-2" if region == "us-east-1" else "us-east-1"
     dynamodb = alarm(plan, region, "dynamodb-replication-latency")
     assert dynamodb.inputs["dimensions"] == {"TableName": "payments-transactions-unit", "ReceivingRegion": other}
+    here, there = ("use1", "use2") if region == "us-east-1" else ("use2", "use1")
     for purpose in ("audit", "receipts"):
-        for base in ("s3-replication-failed", "s3-replication-latency"):
-            dims = alarm(plan, region, f"{base}-{purpose}").inputs["dimensions"]
-            assert set(dims) == {"SourceBucket", "DestinationBucket", "RuleId"}
-            assert dims["SourceBucket"].startswith(f"payments-{purpose}-{'use1' if region == 'us-east-1' else 'use2'}-")
-            assert dims["RuleId"] == f"to-{other}"
+        # S3 publishes failures in the source bucket's region and latency in the destination bucket's (S3 User
+        # Guide, "Using S3 Replication metrics"): an alarm elsewhere would never see a datapoint.
+        failed = alarm(plan, region, f"s3-replication-failed-{purpose}").inputs["dimensions"]
+        assert set(failed) == {"SourceBucket", "DestinationBucket", "RuleId"}
+        assert failed["SourceBucket"].startswith(f"payments-{purpose}-{here}-"), "failures out of this region"
+        assert failed["RuleId"] == f"to-{other}"
+        latency = alarm(plan, region, f"s3-replication-latency-{purpose}").inputs["dimensions"]
+        assert latency["DestinationBucket"].startswith(f"payments-{purpose}-{here}-"), "latency into this region"
+        assert latency["SourceBucket"].startswith(f"payments-{purpose}-{there}-")
+        assert latency["RuleId"] == f"to-{region}"
     assert alarm(plan, region, "s3-replication-latency-audit").inputs["threshold"] == 900
     assert alarm(plan, region, "function-errors").inputs["dimensions"] == {"FunctionName": "payment-validator-unit"}
     p99 = alarm(plan, region, "api-p99-latency")
