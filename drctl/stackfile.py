@@ -173,6 +173,7 @@ def read_stack_file(path: Path) -> StackFile:
         raise StackFileError([ConfigProblem(f"{where}: config", "must be a mapping of keys to values")])
     raw: dict[str, str] = {}
     problems: list[ConfigProblem] = []
+    written_as: dict[str, str] = {}
     for raw_key, value in config.items():
         key = str(raw_key)
         _, _, name = key.rpartition(":")
@@ -180,6 +181,16 @@ def read_stack_file(path: Path) -> StackFile:
         if problem is not None:
             problems.append(problem)
         elif value is not None and key.rpartition(":")[0] not in _FOREIGN_NAMESPACES:
+            # `name` and `TapStack:name` are one setting to Pulumi (a bare key is the project's): both
+            # written, one would silently win.
+            if name in written_as:
+                problems.append(
+                    ConfigProblem(
+                        f"{PROJECT_NAMESPACE}:{name}", f"is written twice ({written_as[name]}, {key}): keep one"
+                    )
+                )
+                continue
+            written_as[name] = key
             raw[name] = _as_config_string(value)
     if problems:
         raise StackFileError(problems)

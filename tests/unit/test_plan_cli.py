@@ -76,6 +76,11 @@ def test_plan_reports_stack_file_problems(
         (b"config:\n  TapStack:apiStageName: \xff\n", "cannot be read ('utf-8' codec", "cannot read {path}:"),
         ("config: [unclosed", "is not valid YAML", "{path}: invalid stack configuration (1 problem):"),
         (
+            "config:\n  TapStack:logRetentionDays: 400\n  logRetentionDays: 365\n",
+            "TapStack:logRetentionDays: is written twice (TapStack:logRetentionDays, logRetentionDays): keep one",
+            "{path}: invalid stack configuration (1 problem):",
+        ),
+        (
             "config:\n  TapStack:backupRetentionDays: 7\n  TapStack:backupRetentionDays: 14\n",
             "config: TapStack:backupRetentionDays: is written more than once: keep one",
             "{path}: invalid stack configuration (1 problem):",

@@ -164,7 +164,7 @@ def test_reconcile_refuses_and_keeps_the_file_when_something_stateful_is_replace
             lambda t: t + "  TapStack:secondaryRegion: us-east-2\n",
             "TapStack:secondaryRegion: is written more than once",
         ),
-        (lambda t: t + "  secondaryRegion: us-east-2\n", "TapStack:secondaryRegion is set more than once"),
+        (lambda t: t + "  secondaryRegion: us-east-2\n", "TapStack:secondaryRegion: is written twice"),
     ],
 )
 def test_reconcile_needs_both_roles_written_once(stack_file: Path, edit: Any, fragment: str) -> None:
@@ -180,6 +180,8 @@ def test_reconcile_swap_keeps_quotes_and_comments() -> None:
     )
     with pytest.raises(ReconcileError, match="reads 'us-east-1', expected 'us-west-2'"):
         swap_roles_in_text(text, "us-west-2", "us-east-2")
+    with pytest.raises(ReconcileError, match="TapStack:secondaryRegion is set more than once"):
+        swap_roles_in_text(text + "  secondaryRegion: us-east-2\n", "us-east-1", "us-east-2")
 
 
 @pytest.mark.parametrize(
