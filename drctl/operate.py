@@ -68,6 +68,14 @@ def _sigv4_sender(profile: str | None, run_id: str) -> PaymentSender | None:
     return sigv4_poster(credentials.get_frozen_credentials(), body)
 
 
+def _credentials_present(profile: str | None) -> bool:
+    """Whether the credential chain finds anything at all (no network: an assumed role is fetched later)."""
+    import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    return session.get_credentials() is not None
+
+
 @dataclasses.dataclass
 class Wiring:
     """What the commands talk to; tests replace it to run them against moto and stubs."""
@@ -79,6 +87,7 @@ class Wiring:
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     payment_sender: Callable[[str | None, str], PaymentSender | None] = _sigv4_sender
+    credentials_present: Callable[[str | None], bool] = _credentials_present
 
 
 WIRING = Wiring()
@@ -238,19 +247,26 @@ COMMANDS = (
 
 def _clients(args: argparse.Namespace) -> tuple[ClientFactory, str | None]:
     """The client factory, or one that refuses every call and the reason: an AWS profile that does not
-    exist or a config file botocore cannot read is the operator's to fix, named in one line.
+    exist, a config file botocore cannot read, or no credentials at all are the operator's to fix, named in
+    one line (exit 2) before any call.
     """
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
 
     try:
-        return WIRING.client_factory(args.profile), None
+        factory = WIRING.client_factory(args.profile)
+        if WIRING.credentials_present(args.profile):
+            return factory, None
+        problem = (
+            "AWS configuration: no credentials found (set AWS_PROFILE or --profile to the dr-operator profile of "
+            "runbook section 0, or export credentials)"
+        )
     except BotoCoreError as error:
         problem = f"AWS configuration: {error} (check --profile / AWS_PROFILE and ~/.aws/config)"
 
-        def refuse(service: str, region: str) -> Any:
-            raise UsageError(f"{problem}; no client for {service} in {region}")
+    def refuse(service: str, region: str) -> Any:
+        raise UsageError(f"{problem}; no client for {service} in {region}")
 
-        return refuse, problem
+    return refuse, problem
 
 
 def _credentials_region(args: argparse.Namespace, outputs: StackOutputs) -> str | None:

@@ -356,3 +356,28 @@ def test_cli_credentials_come_from_the_region_the_command_acts_through(
     monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: recording)
     cli.main([argv[0], "--outputs", str(outputs), *argv[1:]])
     assert made[0] == first, made[:3]
+
+
+def test_cli_no_credentials_at_all_is_one_line_exit_2_before_any_call(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, outputs = drctl
+    monkeypatch.setattr(operate.WIRING, "credentials_present", lambda profile: False)
+    for command in (["status"], ["failover", "--to", SECONDARY, "--allow-data-loss", "--yes"]):
+        assert cli.main([*command, "--outputs", str(outputs)]) == 2
+        err = capsys.readouterr().err
+        assert "AWS configuration: no credentials found" in err, err
+        assert len(err.strip().splitlines()) == 1, err
+    assert world.call_count == 0, "not one AWS call"
+
+
+def test_cli_credentials_check_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert operate.WIRING.credentials_present(None) is False
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert operate.WIRING.credentials_present(None) is True
