@@ -393,7 +393,7 @@ def _status(args: argparse.Namespace, ctx: OperationContext, out: Any, err: Any)
     if args.json:
         print(to_json(status.to_json()))
     else:
-        render_status(status, out)
+        render_status(status, out, route53_asked=not args.no_route53)
     write_audit(ctx.aws, ctx.outputs, _status_report(ctx, status), region=None, local_dir=args.audit_dir)
     return status.exit_code
 

@@ -51,8 +51,10 @@ def _mark(ok: bool | None) -> str:
     return {True: "[green]ok[/green]", False: "[red]NO[/red]", None: "[yellow]?[/yellow]"}[ok]
 
 
-def render_status(status: StackStatus, out: Console) -> None:
-    """``drctl status`` for people: one table per concern, every figure with its source, then the verdict."""
+def render_status(status: StackStatus, out: Console, *, route53_asked: bool = True) -> None:
+    """``drctl status`` for people: one table per concern, every figure with its source, then the verdict.
+    ``route53_asked``: False under ``--no-route53`` (Route 53's API was left alone, not silent).
+    """
     database = status.database
     table = _table(
         "Aurora global database",
@@ -87,8 +89,10 @@ def render_status(status: StackStatus, out: Console) -> None:
         for region, view in sorted(status.check_views.items()):
             healthy = f"{view.healthy_checkers}/{view.checkers}"
             out.print(f"Route 53 HTTPS check {region}: {healthy} checkers healthy ({view.source})")
-    else:
+    elif route53_asked:
         out.print("Route 53's API did not answer: health seen by direct /health probes only")
+    else:
+        out.print("Route 53's API not asked (--no-route53): health seen by direct /health probes only")
     if status.dns is not None:
         where = status.dns.region or status.dns.error or "unknown"
         out.print(f"{status.dns.name} resolves to {where} ({status.dns.source})")
@@ -107,43 +111,46 @@ def render_status(status: StackStatus, out: Console) -> None:
 
 
 def _regions_table(status: StackStatus) -> Table:
-    """One row per region: reachability, /health, drain flags as both replicas hold them, replication, alarms."""
-    regions = _table(
-        "Regions",
-        (
-            "region",
-            "reachable",
-            "/health",
-            "drain (own replica)",
-            "drain (other replica)",
-            "DynamoDB",
-            "S3",
-            "alarms",
-        ),
-        regions=status.regions,
-        show_lines=True,  # a region's row spans many lines at 80 columns: rule them apart
-    )
-    for region, state in sorted(status.regions.items()):
+    """One column per region, one row per fact (reachability, /health, drain flags as both replicas hold them,
+    replication, alarms): two region columns fit 80 columns where eight fact columns would split words.
+    """
+    names = sorted(status.regions)
+    table = Table(title="Regions", show_lines=True)
+    table.add_column("", no_wrap=True)
+    for name in names:
+        table.add_column(name, overflow="fold", min_width=len(name))
+    facts: dict[str, list[str]] = {}
+    for name in names:
+        state = status.regions[name]
         dynamo = "unknown"
         if state.table is not None:
             replicas = ", ".join(f"{r}: {s}" for r, s in sorted(state.table.replica_status.items()))
             dynamo = f"{replicas}; latency out {state.table.latency_to_other.describe()}"
         s3 = "; ".join(
-            f"{b.source_bucket}: pending {b.pending.value if b.pending.value is not None else '?'}, "
+            f"{_purpose(b.source_bucket)} out: pending {b.pending.value if b.pending.value is not None else '?'}, "
             f"failed {b.failed.value if b.failed.value is not None else '?'}"
             for b in state.buckets
         )
-        regions.add_row(
-            region,
-            _mark(state.reachable) + ("" if state.reachable else f" {state.unreachable_reason}"),
-            f"{state.health.status} ({state.health.http_status or 'no answer'})",
-            state.control.describe() if state.control else "unknown",
-            state.control_elsewhere.describe() if state.control_elsewhere else "unknown",
-            dynamo,
-            s3 or "unknown",
-            ", ".join(state.alarms) if state.alarms else ("none" if state.alarms is not None else "unknown"),
-        )
-    return regions
+        values = {
+            "reachable": _mark(state.reachable) + ("" if state.reachable else ": does not answer"),
+            "/health": f"{state.health.status} ({state.health.http_status or 'no answer'})",
+            "drain (own replica)": state.control.describe() if state.control else "unknown",
+            "drain (other replica)": state.control_elsewhere.describe() if state.control_elsewhere else "unknown",
+            "DynamoDB": dynamo,
+            "S3": s3 or "unknown",
+            "alarms": ", ".join(state.alarms) if state.alarms else ("none" if state.alarms is not None else "unknown"),
+        }
+        for fact, value in values.items():
+            facts.setdefault(fact, []).append(value)
+    for fact, values_by_region in facts.items():
+        table.add_row(fact, *values_by_region)
+    return table
+
+
+def _purpose(bucket: str) -> str:
+    """``payments-audit-use1-...`` -> ``audit``: the bucket's purpose, which names it in a narrow table."""
+    parts = bucket.split("-")
+    return parts[1] if len(parts) > 1 else bucket
 
 
 def render_report(report: OperationReport, out: Console) -> None:

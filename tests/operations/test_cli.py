@@ -381,3 +381,13 @@ def test_cli_credentials_check_reads_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     assert operate.WIRING.credentials_present(None) is True
+
+
+def test_cli_status_without_route53_says_it_was_not_asked(
+    drctl: tuple[World, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, outputs = drctl
+    drctl_run(outputs, "status", "--no-route53")
+    out = capsys.readouterr().out
+    assert "Route 53's API not asked (--no-route53)" in out
+    assert "did not answer" not in out

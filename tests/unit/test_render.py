@@ -139,10 +139,13 @@ def test_render_status_never_truncates_a_region_name(width: int) -> None:
     out, buffer = _printed(width)
     render_status(_status(), out)
     text = buffer.getvalue()
-    for title in ("Regions", "Aurora global database"):
-        table = "\n".join(_table_lines(text, title))
-        for region in REGIONS:
-            assert f"│ {region} │" in table, f"the {title} table at {width} columns cut the name {region}:\n{table}"
+    table = "\n".join(_table_lines(text, "Aurora global database"))
+    for region in REGIONS:
+        assert f"│ {region} │" in table, f"the Aurora table at {width} columns cut the name {region}:\n{table}"
+    # The regions table has a column per region: its header names each region whole.
+    header = next(line for line in _table_lines(text, "Regions") if line.startswith("┃"))
+    for region in REGIONS:
+        assert f" {region} " in header, f"the Regions table at {width} columns cut the name {region}:\n{header}"
     # Other columns wrap and fold: nothing is cut off behind an ellipsis, nor printed past the width.
     assert "…" not in text, text
     assert max(len(line) for line in text.splitlines()) <= width, text
