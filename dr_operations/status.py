@@ -234,6 +234,11 @@ def switchover_checks(
                 " (drained: undrain it first, or use failback)"
                 if target_health.status == DRAINED and not health_ok
                 else ""
+            )
+            + (
+                " (drained by the failover, every check sound: failback lifts the drain once it writes)"
+                if target_health.status == DRAINED and health_ok
+                else ""
             ),
         )
     )

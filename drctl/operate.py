@@ -498,7 +498,12 @@ def _confirm_failover(ctx: OperationContext, target: str, err: Any) -> bool:
         answer = WIRING.read_line(f'Type "{preview.confirmation_phrase}" to continue: ')
     except (EOFError, KeyboardInterrupt):
         return False
-    return answer.strip() == preview.confirmation_phrase
+    if answer.strip() != preview.confirmation_phrase:
+        err.print(
+            f'not confirmed: the answer was not "{preview.confirmation_phrase}" (nothing was changed)', highlight=False
+        )
+        return False
+    return True
 
 
 def _audit_region(args: argparse.Namespace, outputs: StackOutputs, report: OperationReport) -> str | None:

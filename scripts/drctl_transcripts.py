@@ -81,6 +81,7 @@ def transcript(workdir: Path) -> list[str]:
         session.run("drain", PRIMARY, "--fence", "--reason", "maintenance", "--wait-dns")
         session.run("drain", SECONDARY, note="Refused: the last serving region is never drained.")
         session.run("undrain", PRIMARY)
+        world.sleep(1.0)  # the undrain replicates before the outage begins
         world.unreachable.add(PRIMARY)
         world.route53_down = True
         session.run("status", "--no-route53", note="us-east-1 and Route 53's API (served from us-east-1) are down.")

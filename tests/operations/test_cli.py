@@ -85,7 +85,9 @@ def test_cli_failover_needs_allow_data_loss_and_a_typed_confirmation(
     answers = iter(["yes", f"fail over to {SECONDARY} and lose data"])
     monkeypatch.setattr(operate.WIRING, "read_line", lambda prompt: next(answers))
     assert drctl_run(outputs, "failover", "--to", SECONDARY, "--allow-data-loss") == 1
-    assert "not confirmed" in capsys.readouterr().out
+    mistyped = capsys.readouterr()
+    assert "not confirmed" in mistyped.out
+    assert f'not confirmed: the answer was not "fail over to {SECONDARY} and lose data"' in mistyped.err
     assert world.db.requests == []
     assert drctl_run(outputs, "failover", "--to", SECONDARY, "--allow-data-loss") == 0
     captured = capsys.readouterr()
