@@ -267,7 +267,7 @@ def read_status(ctx: OperationContext, *, use_route53: bool = True) -> StackStat
         rpo = read_aurora_lag(aws, outputs, secondary_region=secondary, metric=RPO_LAG, now=now)
         replication = read_aurora_lag(aws, outputs, secondary_region=secondary, metric=REPLICATION_LAG, now=now)
     region_states = {r: _region_status(ctx, r, now) for r in regions}
-    views = read_check_views(aws, outputs) if use_route53 else None
+    views = read_check_views(aws, outputs, now) if use_route53 else None
     dns = read_dns_view(aws, outputs, ctx.resolver, use_route53=use_route53 and views is not None)
     checks = (
         switchover_checks(

@@ -6,14 +6,19 @@ Every figure says which source it came from.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 from dr_operations.aws import Aws, AwsCallError, RegionUnreachableError
 from dr_operations.outputs import StackOutputs
 from dr_operations.probes import Resolver
+from dr_operations.state import Reading, read_metric
 
 # Route 53's API is a global service served from us-east-1; calls are made under this label so that an
 # outage of its control plane is never confused with an outage of either of the stack's regions.
 ROUTE53 = "global"
+# Route 53 publishes its health checks' metrics to CloudWatch in us-east-1 only (Route 53 Developer Guide,
+# "Monitoring health checks using CloudWatch").
+ROUTE53_METRICS_REGION = "us-east-1"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -24,6 +29,8 @@ class CheckView:
     healthy_checkers: int
     checkers: int
     source: str
+    # The HealthCheckStatus metric (1 healthy, 0 not; Minimum over the last minutes), None when not read.
+    metric: Reading | None = None
 
     @property
     def healthy(self) -> bool:
@@ -42,8 +49,12 @@ class DnsView:
     error: str | None = None
 
 
-def read_check_views(aws: Aws, outputs: StackOutputs) -> dict[str, CheckView] | None:
-    """``GetHealthCheckStatus`` of each region's HTTPS check; None when Route 53's API does not answer."""
+def read_check_views(
+    aws: Aws, outputs: StackOutputs, now: datetime.datetime | None = None
+) -> dict[str, CheckView] | None:
+    """``GetHealthCheckStatus`` of each region's HTTPS check, with its ``HealthCheckStatus`` metric (both served
+    from us-east-1); None when Route 53's API does not answer.
+    """
     views = {}
     for region, resources in outputs.regions.items():
         if not resources.https_health_check_id:
@@ -61,6 +72,16 @@ def read_check_views(aws: Aws, outputs: StackOutputs) -> dict[str, CheckView] | 
             healthy_checkers=healthy,
             checkers=len(observations),
             source="Route 53 GetHealthCheckStatus (us-east-1 control plane)",
+            metric=read_metric(
+                aws,
+                ROUTE53_METRICS_REGION,
+                namespace="AWS/Route53",
+                metric="HealthCheckStatus",
+                dimensions={"HealthCheckId": resources.https_health_check_id},
+                statistic="Minimum",
+                unit="(1 = healthy)",
+                now=now or datetime.datetime.now(datetime.UTC),
+            ),
         )
     return views
 

@@ -89,6 +89,8 @@ def render_status(status: StackStatus, out: Console, *, route53_asked: bool = Tr
         for region, view in sorted(status.check_views.items()):
             healthy = f"{view.healthy_checkers}/{view.checkers}"
             out.print(f"Route 53 HTTPS check {region}: {healthy} checkers healthy ({view.source})")
+            if view.metric is not None:
+                out.print(f"  HealthCheckStatus: {view.metric.describe()}")
     elif route53_asked:
         out.print("Route 53's API did not answer: health seen by direct /health probes only")
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from dr_operations.traffic import read_check_views, read_dns_view
-from tests.operations.world import PRIMARY, World
+from tests.operations.world import PRIMARY, SECONDARY, World
 
 
 class NoAnswer:
@@ -50,3 +50,18 @@ def test_stack_without_a_custom_domain_has_no_dns_view_or_check_views(world: Wor
         for name, resources in world.outputs.regions.items()
     }
     assert read_check_views(world.context().aws, dataclasses.replace(bare, regions=regions)) is None
+
+
+def test_check_views_carry_route53s_health_check_status_metric_from_us_east_1(world: World) -> None:
+    check_id = world.outputs.region(PRIMARY).https_health_check_id
+    assert check_id
+    world.put_metric("us-east-1", "AWS/Route53", "HealthCheckStatus", {"HealthCheckId": check_id}, 0)
+    views = read_check_views(world.context().aws, world.outputs, world.now())
+    assert views is not None
+    metric = views[PRIMARY].metric
+    assert metric is not None
+    assert metric.value == 0, metric
+    assert metric.source == "CloudWatch AWS/Route53 HealthCheckStatus in us-east-1"
+    other = views[SECONDARY].metric
+    assert other is not None
+    assert other.value is None, "nothing published for the other check"
