@@ -14,6 +14,7 @@ import re
 import botocore.session
 import pytest
 
+from drctl import destroyorder
 from drctl.destroyorder import LiveState, network_policy_of, procedure_before_destroy, violations
 from drctl.harness import Plan, PlannedResource
 from drctl.plandiff import Action, PlanDiff, diff_plans
@@ -328,6 +329,33 @@ def test_lifecycle_destroy_with_the_writer_in_the_anchor_needs_nothing_first(raw
     state = LiveState.both_attached(plan, writer_region=plan.config.anchor.region)
     assert not violations(plan, state), [str(v) for v in violations(plan, state)]
     assert not procedure_before_destroy(plan, state)
+
+
+@pytest.mark.parametrize("group", ["keys", "table", "buckets", "peering", "aurora", "lambda-network"])
+def test_lifecycle_destroy_order_check_catches_a_missing_dependency(group: str) -> None:
+    """Each service's orderings are checked against the graph, not assumed: cut the edges that carry one
+    ordering (the first resource's own dependencies, parent and provider) and the check reports it.
+    """
+    plan = plan_for()
+    state = LiveState.both_attached(plan, writer_region=plan.config.anchor.region)
+    finders = {
+        "keys": destroyorder._keys,  # pylint: disable=protected-access
+        "table": destroyorder._table,  # pylint: disable=protected-access
+        "buckets": destroyorder._buckets,  # pylint: disable=protected-access
+        "peering": destroyorder._peering,  # pylint: disable=protected-access
+        "aurora": lambda p: destroyorder._aurora(p, state),  # pylint: disable=protected-access
+        "lambda-network": destroyorder._lambda_network,  # pylint: disable=protected-access
+    }
+    orderings = finders[group](plan)
+    assert orderings, f"no {group} ordering is checked"
+    caught = 0
+    for ordering in orderings:
+        cut = dataclasses.replace(ordering.first, dependencies=(), parent=None, provider=None)
+        broken = dataclasses.replace(plan, resources=tuple(cut if r.urn == cut.urn else r for r in plan.resources))
+        reported = [(o.first.urn, o.then.urn) for o in violations(broken, state)]
+        assert (ordering.first.urn, ordering.then.urn) in reported, f"{group}: {ordering} not caught when cut"
+        caught += 1
+    assert caught == len(orderings)
 
 
 @pytest.mark.parametrize("raw", [{}, SWAPPED], ids=["original-roles", "swapped-roles"])
