@@ -493,7 +493,9 @@ class Watcher:
     def publish(self, peer: HealthAnswer, measurements: list[Measurement], acted: bool) -> None:
         """The watcher's metrics, in this region (so that its alarms page from here)."""
         settings = self.settings
-        dims = [{"Name": "Region", "Value": settings.region}, {"Name": "Peer", "Value": settings.peer}]
+        # Dimensions in name order, as every reader here lists them: CloudWatch matches them as a set, moto (the
+        # tests' CloudWatch) in order.
+        dims = [{"Name": "Peer", "Value": settings.peer}, {"Name": "Region", "Value": settings.region}]
         data: list[dict[str, Any]] = [
             {"MetricName": PEER_HEALTHY, "Dimensions": dims, "Value": float(peer.status == HEALTHY), "Unit": "Count"},
             {"MetricName": PEER_DRAINED, "Dimensions": dims, "Value": float(peer.status == DRAINED), "Unit": "Count"},
@@ -504,7 +506,7 @@ class Watcher:
                 {"MetricName": PEER_PROBE_LATENCY, "Dimensions": dims, "Value": peer.latency_ms, "Unit": "Milliseconds"}
             )
         for measurement in measurements:
-            store = [*dims, {"Name": "Store", "Value": measurement.store}]
+            store = [*dims, {"Name": "Store", "Value": measurement.store}]  # Peer, Region, Store: name order
             seen = measurement.lag_ms is not None
             data.append(
                 {"MetricName": HEARTBEAT_MISSED, "Dimensions": store, "Value": float(not seen), "Unit": "Count"}

@@ -12,6 +12,7 @@ from pathlib import Path
 from moto import mock_aws
 
 from dr_operations.drill import markdown, run_drill
+from dr_operations.watcher import Watcher, WatcherSettings
 from tests.operations.conftest import stack_outputs
 from tests.operations.world import PRIMARY, SECONDARY, World
 
@@ -19,7 +20,7 @@ TARGET = Path(__file__).resolve().parents[1] / "docs" / "drill-evidence-example.
 
 
 def main() -> int:
-    """Run two drills against a fresh simulated world each and write their evidence."""
+    """Run four drills against a fresh simulated world each and write their evidence."""
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder, never a real credential
@@ -33,14 +34,23 @@ def main() -> int:
         "against AWS: durations are the simulation's poll intervals, not measurements of AWS.",
         "",
     ]
-    for scenario in ("switchover-and-back", "drain"):
+    for scenario in ("switchover-and-back", "drain", "replication-pause-dynamodb", "replication-pause-s3"):
         with mock_aws():
             world = World(stack_outputs(drill=True))
             world.create_resources()
             world.put_lag(SECONDARY, 120)
             world.put_lag(PRIMARY, 80)
             world.dns_delay = 40.0  # three failed checks 10 s apart, the checkers agreeing, the calculated check
-            report = run_drill(world.context(f"drctl drill {scenario}"), scenario, send_payment=world.send_payment)
+            # One watcher cycle in the writer's region first: the measured lag the drill reports per store.
+            world.heartbeat_delay = {"DynamoDB": 0.8, "S3": 3.0}
+            settings = WatcherSettings(
+                region=PRIMARY, peer=SECONDARY, enabled=True, max_data_loss_ms=1000, after_minutes=5
+            )
+            Watcher(world.context("watcher us-east-1"), settings, remaining_seconds=lambda: 50.0).run_once()
+            fault = 30.0 if scenario.startswith("replication-pause") else None
+            report = run_drill(
+                world.context(f"drctl drill {scenario}"), scenario, fault_seconds=fault, send_payment=world.send_payment
+            )
             text = markdown(report).replace("\n## ", "\n### ").replace("# DR drill evidence", "## DR drill evidence")
             sections.append(text)
     TARGET.write_text("\n".join(sections), encoding="utf-8")
