@@ -321,3 +321,19 @@ def test_drill_timeline_and_markdown_flag_overruns(drill_world: World) -> None:
     assert "**OVERRAN**" in text
     assert "Figures that missed their bound: slow." in text
     assert timeline(report).startswith("```mermaid\ngantt")
+
+
+def test_drill_reports_the_watchers_measured_lag_per_store(drill_world: World) -> None:
+    from dr_operations.watcher import Watcher, WatcherSettings  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    drill_world.heartbeat_delay = {"DynamoDB": 0.8, "S3": 3.0}
+    settings = WatcherSettings(region=PRIMARY, peer=SECONDARY, enabled=True, max_data_loss_ms=1000, after_minutes=5)
+    Watcher(drill_world.context("watcher"), settings, remaining_seconds=lambda: 50.0).run_once()
+    report = run_drill(drill_world.context(), "drain", send_payment=drill_world.send_payment)
+    figures = {f.name: f for f in report.figures}
+    dynamodb = figures["DynamoDB not yet replicated before the drill"].value
+    s3 = figures["S3 not yet replicated before the drill"].value
+    assert dynamodb is not None
+    assert 800 <= dynamodb <= 1050, dynamodb
+    assert s3 is not None
+    assert 3000 <= s3 <= 4000, s3
