@@ -236,7 +236,7 @@ def switchover_checks(
                 else ""
             )
             + (
-                " (drained by the failover, every check sound: failback lifts the drain once it writes)"
+                " (drained, every check sound: failback lifts the drain once it writes)"
                 if target_health.status == DRAINED and health_ok
                 else ""
             ),
@@ -320,7 +320,8 @@ def _region_status(ctx: OperationContext, region: str, now: Any) -> RegionStatus
     control = _control_via(ctx, region, via=region)
     elsewhere = _control_via(ctx, region, via=other)
     table = read_table(aws, outputs, region, now) if aws.is_reachable(region) else None
-    buckets = read_bucket_replication(aws, outputs, region, now) if aws.is_reachable(region) else []
+    # Pending work out of a region is published in the other region: read it even while this one is down.
+    buckets = read_bucket_replication(aws, outputs, region, now)
     alarms = read_alarms_in_alarm(aws, outputs, region) if aws.is_reachable(region) else None
     automation = None
     for via in (region, other):

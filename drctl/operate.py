@@ -76,6 +76,15 @@ def _credentials_present(profile: str | None) -> bool:
     return session.get_credentials() is not None
 
 
+def _profile_region(profile: str | None) -> str | None:
+    """The region the profile (or AWS_REGION / AWS_DEFAULT_REGION) names; None when none is set."""
+    import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
+
+    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    region = session.region_name
+    return str(region) if region else None
+
+
 @dataclasses.dataclass
 class Wiring:
     """What the commands talk to; tests replace it to run them against moto and stubs."""
@@ -88,6 +97,7 @@ class Wiring:
     monotonic: Callable[[], float] = time.monotonic
     payment_sender: Callable[[str | None, str], PaymentSender | None] = _sigv4_sender
     credentials_present: Callable[[str | None], bool] = _credentials_present
+    profile_region: Callable[[str | None], str | None] = _profile_region
 
 
 WIRING = Wiring()
@@ -271,9 +281,10 @@ def _clients(args: argparse.Namespace) -> tuple[ClientFactory, str | None]:
 
 def _credentials_region(args: argparse.Namespace, outputs: StackOutputs) -> str | None:
     """The region whose STS gives this run its credentials: the region the command acts through (the target
-    of a move, the survivor of a drain), never the one that may be down. None (status, drill): the profile's
-    ``region``, which the runbook sets to a region that is up. A region outside the stack is left to the
-    command's own check (it refuses with a usage error before any call).
+    of a move, the survivor of a drain, the region whose snapshot is copied), never the one that may be down.
+    Commands that read or write through whichever region answers (status, drill, undrain, automation) use
+    the profile's ``region``, which the runbook keeps on a region that is up. A region outside the stack is
+    left to the command's own check (it refuses with a usage error before any call).
     """
     command = args.command
     if command in ("switchover", "failover"):
@@ -282,10 +293,10 @@ def _credentials_region(args: argparse.Namespace, outputs: StackOutputs) -> str 
         region = args.to or outputs.anchor_region
     elif command == "drain":
         region = outputs.other(args.region) if args.region in outputs.regions else None
-    elif command in ("undrain", "automation", "preserve-lost-writes"):
+    elif command == "preserve-lost-writes":
         region = args.region
     else:
-        region = None
+        region = WIRING.profile_region(args.profile)
     return region if region in outputs.regions else None
 
 

@@ -134,7 +134,9 @@ def _regions_table(status: StackStatus) -> Table:
             for b in state.buckets
         )
         values = {
-            "reachable": _mark(state.reachable) + ("" if state.reachable else ": does not answer"),
+            # The kind of failure (a timeout, no connection, credentials refused): the problems below give it whole.
+            "reachable": _mark(state.reachable)
+            + ("" if state.reachable else f": {(state.unreachable_reason or 'does not answer').split(':', 1)[0]}"),
             "/health": f"{state.health.status} ({state.health.http_status or 'no answer'})",
             "drain (own replica)": state.control.describe() if state.control else "unknown",
             "drain (other replica)": state.control_elsewhere.describe() if state.control_elsewhere else "unknown",

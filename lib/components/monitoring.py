@@ -118,10 +118,11 @@ ALARM_ACTIONS: dict[str, str] = {
     "already moved the writer, the stack's roles are stale (runbook section 5); otherwise replication is broken.",
     "dynamodb-replication-latency": "Check the table's ReplicationLatency by region pair and throttling; "
     "retries may see stale idempotency records in the other region.",
-    "s3-replication-failed": "Open the bucket's replication metrics and the destination key policy; "
-    "failed objects are not retried by S3 and must be copied again.",
-    "s3-replication-latency": "Replication is slower than Replication Time Control promises; check AWS Health "
-    "for S3 in both regions.",
+    "s3-replication-failed": "Replication out of this region's bucket failed: open its replication metrics and "
+    "the destination key policy; failed objects are not retried by S3 and must be copied again.",
+    "s3-replication-latency": "Replication from the other region's bucket into this region's is slower than "
+    "Replication Time Control promises (S3 publishes the latency where replicas land); check AWS Health for S3 "
+    "in both regions.",
     "function-errors": "Read the function's logs for the failing dependency; 503s mean clients retry.",
     "function-throttles": "The account's Lambda concurrency is exhausted in this region: raise the limit "
     "or find the runaway function.",

@@ -339,8 +339,12 @@ def test_cli_dry_run_of_each_command_lists_its_calls_with_parameters_and_sends_n
         (["failover", "--to", SECONDARY, "--allow-data-loss", "--yes", "--dry-run"], ("sts", SECONDARY)),
         (["switchover", "--to", SECONDARY, "--dry-run"], ("sts", SECONDARY)),
         (["drain", PRIMARY, "--dry-run"], ("sts", SECONDARY)),
-        (["undrain", PRIMARY, "--dry-run"], ("sts", PRIMARY)),
         (["failback", "--dry-run"], ("sts", PRIMARY)),
+        (["preserve-lost-writes", "--region", PRIMARY, "--dry-run"], ("sts", PRIMARY)),
+        # Through whichever region answers: the profile's region, which the runbook keeps on one that is up.
+        (["status"], ("sts", SECONDARY)),
+        (["undrain", PRIMARY, "--dry-run"], ("sts", SECONDARY)),
+        (["automation", "disarm", PRIMARY, "--dry-run"], ("sts", SECONDARY)),
     ],
 )
 def test_cli_credentials_come_from_the_region_the_command_acts_through(
@@ -356,6 +360,8 @@ def test_cli_credentials_come_from_the_region_the_command_acts_through(
         return world.factory(service, region)
 
     monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: recording)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", SECONDARY)  # the profile's region
+    monkeypatch.delenv("AWS_REGION", raising=False)
     cli.main([argv[0], "--outputs", str(outputs), *argv[1:]])
     assert made[0] == first, made[:3]
 

@@ -259,3 +259,20 @@ def test_status_with_the_secondary_unreachable_reads_the_rest_from_the_primary(
     printed = capsys.readouterr()
     assert "Traceback" not in printed.out + printed.err
     assert f"{SECONDARY} is unreachable" in printed.out, printed.out
+
+
+def test_status_reads_pending_s3_work_out_of_a_region_that_is_down(world: World) -> None:
+    # What a failover would lose in S3: work pending out of the failed region, published in the survivor's.
+    source, destination = world.outputs.region(PRIMARY), world.outputs.region(SECONDARY)
+    dimensions = {
+        "SourceBucket": source.receipts_bucket,
+        "DestinationBucket": destination.receipts_bucket,
+        "RuleId": f"to-{SECONDARY}",
+    }
+    world.put_metric(SECONDARY, "AWS/S3", "OperationsPendingReplication", dimensions, 7)
+    world.unreachable.add(PRIMARY)
+    world.route53_down = True
+    status = read_status(world.context())
+    (receipts,) = [b for b in status.regions[PRIMARY].buckets if b.source_bucket == source.receipts_bucket]
+    assert receipts.pending.value == 7, receipts.pending
+    assert receipts.failed.value is None, "failures are published in the region that is down"
