@@ -41,7 +41,8 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
         "plan",
         help="show what the stack would create, offline (no AWS account needed)",
         description="Run TapStack under Pulumi's mock engine: no cloud call is made. "
-        "ENVIRONMENT_SUFFIX, when set, overrides the stack file's environmentSuffix.",
+        "ENVIRONMENT_SUFFIX, when set, overrides the stack file's environmentSuffix. "
+        "Exit status: 0 planned, 1 a mandatory compliance violation under --strict, 2 usage or configuration error.",
     )
     plan.add_argument(
         "--config",

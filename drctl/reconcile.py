@@ -409,7 +409,9 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "reconcile",
         help="after a switchover or failover, swap the roles in the stack file if nothing stateful is replaced",
-        description=(__doc__ or "").split("\n\n", maxsplit=1)[1].split("\n\n", maxsplit=1)[0].replace("``", ""),
+        description=(__doc__ or "").split("\n\n", maxsplit=1)[1].split("\n\n", maxsplit=1)[0].replace("``", "")
+        + " Exit status: 0 safe or nothing to do, 1 unsafe (the file is left untouched), 2 usage or "
+        "configuration error.",
     )
     parser.add_argument(
         "--config", type=Path, required=True, metavar="FILE", help="the stack file, Pulumi.<stack>.yaml"

@@ -290,14 +290,16 @@ def test_cli_unwritable_audit_dir_is_refused_before_any_aws_call(
     assert world.call_count == 0, "not one AWS call"
 
 
-@pytest.mark.parametrize("command", ["status", "switchover", "failover", "failback", "drain", "undrain", "drill"])
+@pytest.mark.parametrize(
+    "command", ["status", "switchover", "failover", "failback", "drain", "undrain", "drill", "reconcile", "plan"]
+)
 def test_cli_help_says_what_each_exit_status_means(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         cli.main([command, "--help"])
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "Exit status: 0 " in text
-    assert "usage error" in text
+    assert "usage error" in text or "usage or configuration error" in text
     assert "``" not in text
 
 
