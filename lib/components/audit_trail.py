@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from lib.components.storage import bucket_policy
+from lib.components.storage import bucket_policy, private_bucket_controls
 from lib.naming import Namer
 from lib.regions import region_code
 
@@ -106,35 +106,7 @@ class ObjectAccessTrail(pulumi.ComponentResource):
             tags={"Name": namer.regional("trail-logs", region), "Purpose": "object-access-trail"},
             opts=child,
         )
-        access_block = aws.s3.BucketPublicAccessBlock(
-            f"{prefix}-logs-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{prefix}-logs-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{prefix}-logs-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{prefix}-logs-encryption",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": args.kms_key_arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
+        access_block, versioning = private_bucket_controls(f"{prefix}-logs", bucket, args.kms_key_arn, child)
         aws.s3.BucketLifecycleConfiguration(
             f"{prefix}-logs-lifecycle",
             bucket=bucket.id,

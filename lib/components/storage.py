@@ -79,6 +79,47 @@ def bucket_policy(bucket_arn: str, kms_key_arn: str) -> str:
     )
 
 
+def private_bucket_controls(
+    name: str, bucket: aws.s3.Bucket, kms_key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> tuple[aws.s3.BucketPublicAccessBlock, aws.s3.BucketVersioning]:
+    """The settings every bucket of the stack has (pulumi-aws 7 keeps each in its own resource, named
+    ``<name>-public-access|ownership|versioning|encryption``): no public access, no ACLs, versioned,
+    SSE-KMS with the region's key and a bucket key. Returns the public-access block (a bucket policy waits
+    for it) and the versioning (lifecycle and replication wait for it).
+    """
+    access_block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
+    )
+    versioning = aws.s3.BucketVersioning(
+        f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=bucket.id,
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": kms_key_arn,
+                },
+                # Bucket keys cut KMS requests (and cost) by orders of magnitude.
+                "bucket_key_enabled": True,
+            }
+        ],
+        opts=opts,
+    )
+    return access_block, versioning
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RegionalBucketArgs:
     """One bucket. ``retention_days`` expires current objects; noncurrent versions go sooner."""
@@ -123,36 +164,7 @@ class RegionalBucket(pulumi.ComponentResource):
             tags={"Name": args.namer.regional(args.purpose, args.region), "Purpose": args.purpose},
             opts=child,
         )
-        access_block = aws.s3.BucketPublicAccessBlock(
-            f"{prefix}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{prefix}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
-        self.versioning = aws.s3.BucketVersioning(
-            f"{prefix}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{prefix}-encryption",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": args.kms_key_arn,
-                    },
-                    # Bucket keys cut KMS requests (and cost) by orders of magnitude.
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
+        access_block, self.versioning = private_bucket_controls(prefix, bucket, args.kms_key_arn, child)
         aws.s3.BucketPolicy(
             f"{prefix}-tls-only",
             bucket=bucket.id,
