@@ -170,55 +170,9 @@ class Aws:
             self.calls.append(CallRecord(region, service, name, mutating, _redact(params), outcome="unreachable"))
             raise RegionUnreachableError(region, self.unreachable[region])
         started = self._clock()
-        try:
-            response: dict[str, Any] = getattr(self.client(service, region), operation)(**params)
-        except _UNREACHABLE_ERRORS as error:
-            detail = f"{type(error).__name__}: {error}"
-            if region not in self._keep_trying:
-                self.unreachable[region] = detail
-            self.calls.append(
-                self._record(
-                    region=region,
-                    service=service,
-                    operation=name,
-                    mutating=mutating,
-                    params=params,
-                    started=started,
-                    response=None,
-                    outcome="unreachable",
-                )
-            )
-            raise RegionUnreachableError(region, detail) from error
-        except ClientError as error:
-            err = error.response.get("Error", {})
-            code = str(err.get("Code", "Unknown"))
-            record = self._record(
-                region=region,
-                service=service,
-                operation=name,
-                mutating=mutating,
-                params=params,
-                started=started,
-                response=error.response,
-                outcome=f"error:{code}",
-            )
-            self.calls.append(record)
-            raise AwsCallError(record, code, str(err.get("Message", ""))) from error
-        except BotoCoreError as error:
-            record = self._record(
-                region=region,
-                service=service,
-                operation=name,
-                mutating=mutating,
-                params=params,
-                started=started,
-                response=None,
-                outcome="error:client",
-            )
-            self.calls.append(record)
-            raise AwsCallError(record, type(error).__name__, str(error)) from error
-        self.calls.append(
-            self._record(
+
+        def record(response: dict[str, Any] | None, outcome: str) -> CallRecord:
+            call = self._record(
                 region=region,
                 service=service,
                 operation=name,
@@ -226,9 +180,26 @@ class Aws:
                 params=params,
                 started=started,
                 response=response,
-                outcome="ok",
+                outcome=outcome,
             )
-        )
+            self.calls.append(call)
+            return call
+
+        try:
+            response: dict[str, Any] = getattr(self.client(service, region), operation)(**params)
+        except _UNREACHABLE_ERRORS as error:
+            detail = f"{type(error).__name__}: {error}"
+            if region not in self._keep_trying:
+                self.unreachable[region] = detail
+            record(None, "unreachable")
+            raise RegionUnreachableError(region, detail) from error
+        except ClientError as error:
+            err = error.response.get("Error", {})
+            code = str(err.get("Code", "Unknown"))
+            raise AwsCallError(record(error.response, f"error:{code}"), code, str(err.get("Message", ""))) from error
+        except BotoCoreError as error:
+            raise AwsCallError(record(None, "error:client"), type(error).__name__, str(error)) from error
+        record(response, "ok")
         return response
 
     def _record(
