@@ -57,10 +57,15 @@ class UsageError(Exception):
     """A bad argument or outputs file: exit 2 with this message."""
 
 
-def _sigv4_sender(profile: str | None, run_id: str) -> PaymentSender | None:
+def _local_session(profile: str | None) -> Any:
+    """A boto3 session for what drctl reads locally (credentials, the profile's region); no network."""
     import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
 
-    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    return boto3.Session(profile_name=profile) if profile else boto3.Session()
+
+
+def _sigv4_sender(profile: str | None, run_id: str) -> PaymentSender | None:
+    session = _local_session(profile)
     credentials = session.get_credentials()
     if credentials is None:
         return None
@@ -70,18 +75,12 @@ def _sigv4_sender(profile: str | None, run_id: str) -> PaymentSender | None:
 
 def _credentials_present(profile: str | None) -> bool:
     """Whether the credential chain finds anything at all (no network: an assumed role is fetched later)."""
-    import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
-
-    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-    return session.get_credentials() is not None
+    return _local_session(profile).get_credentials() is not None
 
 
 def _profile_region(profile: str | None) -> str | None:
     """The region the profile (or AWS_REGION / AWS_DEFAULT_REGION) names; None when none is set."""
-    import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
-
-    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-    region = session.region_name
+    region = _local_session(profile).region_name
     return str(region) if region else None
 
 
