@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 from watcher import handler
 
+from dr_operations.watcher import FINISH_RESERVE_SECONDS
 from tests.operations.conftest import stack_outputs
 
 ENV = {
@@ -44,9 +45,11 @@ def test_watcher_handler_runs_one_cycle_and_logs_its_decision(
     monkeypatch.setattr(handler, "HTTP_GET", lambda url, timeout: (200, b'{"status": "healthy", "checks": {}}'))
 
     class Context:
+        # moto replicates no heartbeat between regions, so the watcher waits for one until its deadline: the
+        # invocation's remaining time less FINISH_RESERVE_SECONDS: here 1 s of real waiting.
         @staticmethod
         def get_remaining_time_in_millis() -> int:
-            return 30_000
+            return int((FINISH_RESERVE_SECONDS + 1) * 1000)
 
     with mock_aws():
         import boto3  # noqa: PLC0415  # pylint: disable=import-outside-toplevel

@@ -46,3 +46,4 @@ def _world(monkeypatch: pytest.MonkeyPatch, *, drill: bool) -> Iterator[World]:
         world.create_resources()
         world.put_lag("us-east-2", 120)
         yield world
+        world.close()

@@ -180,6 +180,7 @@ def fixture_fresh_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[C
     }.items():
         monkeypatch.setenv(name, value)
     mocks: list[object] = []
+    worlds: list[World] = []
 
     def make(setup: Callable[[World], None]) -> World:
         for mock in mocks:
@@ -189,11 +190,14 @@ def fixture_fresh_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[C
         mock.start()
         mocks.append(mock)
         world = World(outputs)
+        worlds.append(world)
         world.create_resources()
         setup(world)
         return world
 
     yield make
+    for world in worlds:
+        world.close()
     for mock in mocks:
         mock.stop()  # type: ignore[attr-defined]
 

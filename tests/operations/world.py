@@ -35,6 +35,25 @@ PRIMARY, SECONDARY = "us-east-1", "us-east-2"
 ENGINE = "aurora-postgresql"
 
 
+# (client, event name, handler): one handler a world registered on a shared client.
+_Registration = tuple[Any, str, Callable[..., Any]]
+
+# Clients shared by every world of a test process, by (purpose, service, region): making one costs ~20 ms of
+# botocore's work (35 ms under coverage), and the operations tests made ~20 per test. moto answers a client
+# made before its mock started (its handler sits in botocore's built-in handlers), so a client outlives the
+# world that made it; what a world adds to a client (its gate, its stubs) it takes off in ``close``, and
+# only one world is open at a time.
+_SHARED_CLIENTS: dict[tuple[str, str, str], Any] = {}
+_OPEN_WORLDS: list[World] = []
+
+
+def _shared_client(purpose: str, service: str, region: str) -> Any:
+    key = (purpose, service, region)
+    if key not in _SHARED_CLIENTS:
+        _SHARED_CLIENTS[key] = boto3.client(service, region_name=region)
+    return _SHARED_CLIENTS[key]
+
+
 class AwsError(Exception):
     """Raised by a simulated handler: becomes a modelled AWS error (code, HTTP status)."""
 
@@ -285,11 +304,12 @@ def _stub(
     handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]],
     gate: Callable[..., None],
     answered: Callable[..., bool] = lambda **_: False,
-) -> Stubber:
+) -> tuple[Stubber, _Registration]:
     """Answer ``client``'s calls from ``handlers`` (by operation name) through a Stubber: each answer is
     validated against the operation's output shape, each request against its input shape. ``answered`` runs
     once AWS has done what the call asked: it may raise (the answer never reaches the caller) or return True
-    (the answer is lost and the client sends the request again: the caller sees the second answer).
+    (the answer is lost and the client sends the request again: the caller sees the second answer). Returns
+    the Stubber and the handler registered, for ``World.close`` to take off the shared client.
     """
     stubber = Stubber(client)
     to_method = {v: k for k, v in client.meta.method_to_api_mapping.items()}
@@ -317,10 +337,9 @@ def _stub(
 
     stubber.activate()
     # provide-client-params is emitted before the Stubber checks its queue (before-parameter-build).
-    client.meta.events.register_first(
-        f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}", queue
-    )
-    return stubber
+    event = f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}"
+    client.meta.events.register_first(event, queue)
+    return stubber, (client, event, queue)
 
 
 class FisSim:
@@ -455,9 +474,23 @@ class World:  # pylint: disable=too-many-public-methods
         self.calls: list[tuple[str, str, str]] = []
         self.call_count = 0
         self._stubbers: list[Stubber] = []
+        self._registrations: list[_Registration] = []
         self._clients: dict[tuple[str, str], Any] = {}
-        self._raw_clients: dict[tuple[str, str], Any] = {}
         self.fis = FisSim(self)
+        for world in list(_OPEN_WORLDS):
+            world.close()
+        _OPEN_WORLDS.append(self)
+
+    def close(self) -> None:
+        """Take this world's gates and stubs off the shared clients (a new world closes the one before it)."""
+        for stubber in self._stubbers:
+            stubber.deactivate()
+        for client, event, handler in self._registrations:
+            client.meta.events.unregister(event, handler)
+        self._registrations.clear()
+        self._clients.clear()
+        if self in _OPEN_WORLDS:
+            _OPEN_WORLDS.remove(self)
 
     # --- moto resources -------------------------------------------------------------------------
     def create_resources(self) -> None:
@@ -627,24 +660,22 @@ class World:  # pylint: disable=too-many-public-methods
 
     # --- clients --------------------------------------------------------------------------------
     def raw(self, service: str, region: str) -> Any:
-        """A plain moto client for the world's own bookkeeping (never gated, never stubbed), kept for the world's
-        life: making one costs ~20 ms, and the replication of every poll makes hundreds.
-        """
-        key = (service, region)
-        if key not in self._raw_clients:
-            self._raw_clients[key] = boto3.client(service, region_name=region)
-        return self._raw_clients[key]
+        """A plain moto client for the world's own bookkeeping (never gated, never stubbed; shared)."""
+        return _shared_client("raw", service, region)
 
     def factory(self, service: str, region: str) -> Any:
-        """The client factory the operations library is given (clients are kept: making one costs ~25 ms)."""
+        """The client factory the operations library is given: a shared client, with this world's gate (and
+        stubs, for what moto does not model) on it while the world is open.
+        """
         key = (service, region)
         if key not in self._clients:
             self._clients[key] = self._make_client(service, region)
         return self._clients[key]
 
     def _make_client(self, service: str, region: str) -> Any:
+        assert self in _OPEN_WORLDS, "a closed world's clients belong to the world opened after it"
         endpoint_region = "us-east-1" if region == "global" else region
-        client = boto3.client(service, region_name=endpoint_region)
+        client = _shared_client(f"library:{region}", service, endpoint_region)
 
         def gate(model: Any, **kwargs: Any) -> None:
             # First in line: an unreachable region (or an injected fault) stops the call before a stub
@@ -681,10 +712,10 @@ class World:  # pylint: disable=too-many-public-methods
                     "CopyDBClusterSnapshot",
                 )
             }
-            self._stubbers.append(_stub(client, handlers, gate, answered))
+            self._keep(*_stub(client, handlers, gate, answered))
         elif service == "fis":
-            self._stubbers.append(
-                _stub(
+            self._keep(
+                *_stub(
                     client,
                     {
                         "StartExperiment": lambda params: self.fis.start(region, params),
@@ -695,19 +726,23 @@ class World:  # pylint: disable=too-many-public-methods
                 )
             )
         elif service == "ec2":
-            self._stubbers.append(
-                _stub(client, {"DescribeRouteTables": lambda params: self.route_tables(region, params)}, gate)
-            )
+            self._keep(*_stub(client, {"DescribeRouteTables": lambda params: self.route_tables(region, params)}, gate))
         elif service == "route53":
             handlers = {"GetHealthCheckStatus": self._check_status, "TestDNSAnswer": self._dns_answer}
-            self._stubbers.append(_stub(client, handlers, gate))
+            self._keep(*_stub(client, handlers, gate))
         else:
-            client.meta.events.register_first(
-                f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}", gate
-            )
+            event = f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}"
+            client.meta.events.register_first(event, gate)
+            self._registrations.append((client, event, gate))
             if service == "dynamodb":
-                client.meta.events.register("after-call.dynamodb.DescribeTable", self._with_replicas(region))
+                add = self._with_replicas(region)
+                client.meta.events.register("after-call.dynamodb.DescribeTable", add)
+                self._registrations.append((client, "after-call.dynamodb.DescribeTable", add))
         return client
+
+    def _keep(self, stubber: Stubber, registration: _Registration) -> None:
+        self._stubbers.append(stubber)
+        self._registrations.append(registration)
 
     def _with_replicas(self, region: str) -> Callable[..., None]:
         """Add ``table_replicas`` (those of the other regions) to moto's DescribeTable answer in ``region``."""
