@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLAN_JSON ?= plan.json
 PLAN_DIAGRAM ?= architecture.mmd
-# pytest workers (pytest-xdist): one per core of the CI machine.
+# pytest workers (pytest-xdist): one per core of the CI machine; `--dist worksteal` below lets a worker that runs
+# out of tests take queued ones from the other (the property and fault-injection tests are long).
 PYTEST_WORKERS ?= 2
 
 .PHONY: install plan diagram drill-example transcripts lint typecheck pylint unit test bench clean clean-caches
@@ -43,7 +44,7 @@ COVERED_PACKAGES = lib drctl dr_operations functions/payment_validator functions
 # The live tests (tests/integration) run against the moto world built from the plan; against a real
 # deployment they run with TAPSTACK_LIVE_TARGET unset or `aws` (README "Tests").
 unit: install
-	TAPSTACK_LIVE_TARGET=moto $(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-report=xml:coverage.xml
+	TAPSTACK_LIVE_TARGET=moto $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --cov --cov-report=term --cov-report=xml:coverage.xml
 	$(BIN)/coverage report --fail-under=95
 	@for pkg in $(COVERED_PACKAGES); do \
 	  $(BIN)/coverage report --include="$$pkg/*" --fail-under=95 > /dev/null \

@@ -30,6 +30,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import botocore.client
 import botocore.session
+import moto.core.models
 import moto.kms.models
 import moto.kms.utils
 from botocore.loaders import Loader, create_loader
@@ -69,3 +70,7 @@ def _untraced(function: Callable[P, R]) -> Callable[P, R]:
 
 botocore.client.BaseClient._make_api_call = _untraced(botocore.client.BaseClient._make_api_call)
 botocore.session.Session.create_client = _untraced(botocore.session.Session.create_client)
+# Starting and stopping a mock (every test that uses moto does both) registers ~1,300 URL patterns and resets
+# every backend: moto's code only.
+moto.core.models.MockAWS.start = _untraced(moto.core.models.MockAWS.start)  # type: ignore[method-assign]
+moto.core.models.MockAWS.stop = _untraced(moto.core.models.MockAWS.stop)  # type: ignore[method-assign]

@@ -15,10 +15,10 @@ from drctl.artifacts import ArtifactError, generated_block, with_block, write_ma
 from drctl.cost import COST_BLOCK, render_markdown
 from drctl.cost_rules import estimate
 from drctl.diagram import DIAGRAM_BLOCK, markdown, mermaid, nodes, write_diagram
-from drctl.harness import REPO_ROOT, Plan, PlannedResource, run_plan
+from drctl.harness import REPO_ROOT, Plan, PlannedResource
 from drctl.stackfile import read_stack_file
 from lib.config import load_config
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import cached_run_plan, plan_for
 
 STALE = "is stale: run `make diagram` and commit the result"
 
@@ -27,7 +27,7 @@ STALE = "is stale: run `make diagram` and commit the result"
 def example_plan() -> Plan:
     """The plan of Pulumi.example.yaml, as `make diagram` draws it (no ENVIRONMENT_SUFFIX)."""
     stack_file = read_stack_file(REPO_ROOT / "Pulumi.example.yaml")
-    return run_plan(load_config(stack_file.raw, {}), stack_file.raw, stack=stack_file.stack)
+    return cached_run_plan(load_config(stack_file.raw, {}), stack_file.raw, stack=stack_file.stack)
 
 
 @pytest.mark.parametrize("document", ["README.md", "docs/architecture.md"])

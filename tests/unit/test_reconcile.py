@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import io
 import json
 import re
@@ -17,7 +16,7 @@ import pytest
 
 from drctl import reconcile as reconcile_module
 from drctl.cli import main
-from drctl.harness import REPO_ROOT, Plan, run_plan
+from drctl.harness import REPO_ROOT, Plan
 from drctl.plandiff import PlanDiff, diff_plans
 from drctl.reconcile import (
     EXIT_SAFE,
@@ -29,24 +28,17 @@ from drctl.reconcile import (
     render_rich,
     swap_roles_in_text,
 )
-from lib.config import StackConfig
+from lib.config import StackConfig, load_config
+from tests.unit.conftest import cached_run_plan
 
 EXAMPLE = REPO_ROOT / "Pulumi.example.yaml"
 ENV = {"ENVIRONMENT_SUFFIX": "unit"}
 
 
-@functools.cache
-def _cached_plan(items: frozenset[tuple[str, str]], stack: str) -> Plan:
-    raw = dict(items)
-    from lib.config import load_config  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
-
-    return run_plan(load_config(raw, ENV), raw, stack=stack)
-
-
 def cached_planner(config: StackConfig, raw: Mapping[str, str], stack: str) -> Plan:
-    """The real offline engine, cached: the same file planned twice gives the same plan."""
+    """The real offline engine, through the tests' plan cache: the same file planned twice gives the same plan."""
     del config
-    return _cached_plan(frozenset(raw.items()), stack)
+    return cached_run_plan(load_config(dict(raw), ENV), raw, stack=stack)
 
 
 @pytest.fixture(name="stack_file")

@@ -10,7 +10,7 @@ import pytest
 from drctl.harness import GLOBAL, Plan
 from lib.regions import KNOWN_REGIONS
 from policy.rules.spec import carries_suffix, physical_names
-from tests.unit.conftest import SUFFIX, plan_for
+from tests.unit.conftest import SUFFIX, cached_run_plan, plan_for
 
 LIB = Path(__file__).resolve().parents[2] / "lib"
 
@@ -132,11 +132,10 @@ def test_stack_role_swap_replaces_nothing(raw: dict[str, str]) -> None:
 def test_stack_warns_when_the_anchor_is_not_pinned() -> None:
     unpinned = plan_for({"anchorRegion": "us-east-2", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
     assert not any("anchorRegion is not set" in m for m in unpinned.messages)
-    from drctl.harness import run_plan  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
     from lib.config import load_config  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
 
     raw = {"databaseSecretName": "s", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
-    plan = run_plan(load_config(raw, {"ENVIRONMENT_SUFFIX": "unit"}), raw, stack="unit")
+    plan = cached_run_plan(load_config(raw, {"ENVIRONMENT_SUFFIX": "unit"}), raw, stack="unit")
     (warning,) = [m for m in plan.messages if "anchorRegion is not set" in m]
     assert warning.startswith("warning: ")
     assert "primary region us-east-2 as the anchor" in warning
