@@ -14,6 +14,7 @@ reuses a plan reports the lines that planning it executes.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import functools
 import hashlib
@@ -86,9 +87,18 @@ def _measured(make: Callable[[], Plan]) -> tuple[Plan, Arcs]:
     outer.stop()
     inner = coverage.Coverage(data_file=None, config_file=str(REPO_ROOT / "pyproject.toml"))
     inner.start()
+    # Pulumi's engine runs the mocks (drctl.harness) in the event loop's default executor. Threads made before
+    # ``inner`` started carry no tracer of its own, and an event loop keeps its executor's threads: on the loop
+    # the previous plan used, every line the mocks ran would be missed. A fresh loop makes fresh threads, which
+    # coverage's threading hook traces.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
         plan = make()
     finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        asyncio.set_event_loop(asyncio.new_event_loop())
         inner.stop()
         outer.start()
     data = inner.get_data()
