@@ -24,7 +24,9 @@ low, never passes high).
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
+import types
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -74,3 +76,16 @@ botocore.session.Session.create_client = _untraced(botocore.session.Session.crea
 # every backend: moto's code only.
 moto.core.models.MockAWS.start = _untraced(moto.core.models.MockAWS.start)  # type: ignore[method-assign]
 moto.core.models.MockAWS.stop = _untraced(moto.core.models.MockAWS.stop)  # type: ignore[method-assign]
+
+_import_module = importlib.import_module
+
+
+def _import_module_untraced(name: str, package: str | None = None) -> types.ModuleType:
+    # policy.resources.takes_tags and drctl.harness import pulumi-aws's service modules by name (tens of
+    # thousands of generated lines each, seconds under the tracer when a worker's plans all come from the cache).
+    if name.startswith("pulumi_aws."):
+        return _untraced(_import_module)(name, package)
+    return _import_module(name, package)
+
+
+importlib.import_module = _import_module_untraced

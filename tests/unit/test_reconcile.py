@@ -195,8 +195,13 @@ def test_reconcile_bad_stack_file_is_a_usage_error(tmp_path: Path, content: str 
 def test_reconcile_unwritable_file_leaves_it_unchanged(stack_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = stack_file.read_text()
 
+    replace = Path.replace
+
     def refuse(self: Path, target: Path) -> Path:
-        raise PermissionError(13, "Permission denied")
+        # Only the stack file is unwritable (the tests' plan cache may write its own files meanwhile).
+        if Path(target) == stack_file:
+            raise PermissionError(13, "Permission denied")
+        return replace(self, target)
 
     monkeypatch.setattr(Path, "replace", refuse)
     with pytest.raises(ReconcileError, match="cannot be written"):
