@@ -35,9 +35,10 @@ typecheck: install
 	$(BIN)/mypy
 
 # --fail-on: a score of 9.0 still passes with errors in it (E1101 in lib/components/drills.py did);
-# an error or fatal message fails the check whatever the score.
+# an error or fatal message fails the check whatever the score. scripts/pylint_cached.py runs pylint unless
+# every file it reads is byte-identical to its last passing run (pylint has no cache of its own).
 pylint: install
-	$(BIN)/pylint --fail-under=9.0 --fail-on=E,F lib drctl dr_operations functions/payment_validator functions/watcher policy tests scripts tap.py
+	$(BIN)/python scripts/pylint_cached.py --fail-under=9.0 --fail-on=E,F lib drctl dr_operations functions/payment_validator functions/watcher policy tests scripts tap.py
 
 # Branch coverage of every first-party package (pyproject.toml [tool.coverage.run] source_pkgs), in all and each.
 COVERED_PACKAGES = lib drctl dr_operations functions/payment_validator functions/watcher policy
@@ -64,9 +65,9 @@ transcripts: install
 bench: install
 	PYTHONPATH=.:functions $(BIN)/python scripts/bench_handler.py
 
-# Everything a run reuses (mypy's cache, the plans tests share, coverage data), not the virtualenv.
+# Everything a run reuses (mypy's and pylint's caches, the plans tests share, coverage data), not the virtualenv.
 clean-caches:
-	rm -rf .mypy_cache .pytest_cache .ruff_cache coverage.xml .coverage .coverage.*
+	rm -rf .mypy_cache .pytest_cache .ruff_cache .pylint_cache coverage.xml .coverage .coverage.*
 
 clean: clean-caches
 	rm -rf $(VENV) $(PLAN_JSON) $(PLAN_DIAGRAM)
