@@ -33,6 +33,7 @@ from drctl.harness import REPO_ROOT, Plan, run_plan
 from lib.config import StackConfig, load_config
 
 SUFFIX = "unit"
+PROJECT = "TapStack"
 # Like the example stack file: the anchor is pinned, as every real stack must be before a failover.
 BASE_CONFIG = {"databaseSecretName": "payments/aurora/master", "anchorRegion": "us-east-1"}
 CACHE_DIR = REPO_ROOT / ".pytest_cache" / "tapstack-plans"
@@ -125,6 +126,13 @@ def _plan(items: frozenset[tuple[str, str]], suffix: str) -> Plan:
 def plan_for(raw: dict[str, str] | None = None, suffix: str = SUFFIX) -> Plan:
     """The plan of the stack for this raw config (cached: a plan is immutable)."""
     return _plan(frozenset((BASE_CONFIG | (raw or {})).items()), suffix)
+
+
+def stack_file_text(raw: Mapping[str, str]) -> str:
+    """A stack file (``Pulumi.<stack>.yaml``) holding ``raw`` as TapStack's config: ``drctl plan --config`` reads
+    back the same strings, so the CLI's tests share the plans of ``plan_for``'s configurations.
+    """
+    return "config:\n" + "".join(f"  {PROJECT}:{key}: {json.dumps(value)}\n" for key, value in sorted(raw.items()))
 
 
 def cached_run_plan(config: StackConfig, raw_config: Mapping[str, str], *, stack: str) -> Plan:

@@ -17,7 +17,7 @@ from policy.offline import evaluate
 from policy.rules.security import MINIMUM_LOG_RETENTION_DAYS, aurora_logging_problems
 from policy.rules.spec import NAMING_PROPERTIES, NOT_NAMES
 from tests.operations.conftest import DOMAIN_CONFIG
-from tests.unit.conftest import SUFFIX, plan_for
+from tests.unit.conftest import BASE_CONFIG, SUFFIX, plan_for, stack_file_text
 
 DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 SWAPPED = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
@@ -216,9 +216,10 @@ def test_drctl_plan_prints_the_compliance_summary_and_writes_it(
 def test_drctl_plan_strict_fails_on_a_mandatory_violation(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
-    stack_file = tmp_path / "Pulumi.short.yaml"
-    stack_file.write_text("config:\n  TapStack:databaseSecretName: s\n  TapStack:logRetentionDays: 90\n")
+    # The configuration test_stack_short_log_retention_breaks_pci_10_5_1 plans, as a stack file: one plan for both.
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", SUFFIX)
+    stack_file = tmp_path / f"Pulumi.{SUFFIX}.yaml"
+    stack_file.write_text(stack_file_text(BASE_CONFIG | {"logRetentionDays": "90"}))
     assert main(["plan", "--config", str(stack_file), "--quiet"]) == 0, "without --strict the plan still succeeds"
     assert main(["plan", "--config", str(stack_file), "--quiet", "--strict"]) == 1
     err = capsys.readouterr().err

@@ -11,6 +11,7 @@ import pytest
 
 from drctl.cli import main
 from drctl.stackfile import StackFileError, read_stack_file, stack_name_of
+from tests.unit.conftest import BASE_CONFIG, SUFFIX, stack_file_text
 
 TOKEN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9/._-]*:[A-Za-z0-9._-]+$")
 
@@ -152,9 +153,10 @@ def test_plan_empty_stack_file_asks_for_the_database_secret(
 def test_plan_without_nat_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
-    stack_file = tmp_path / "Pulumi.nonat.yaml"
-    stack_file.write_text("config:\n  TapStack:natGatewaysPerRegion: 0\n  TapStack:databaseSecretName: s\n")
+    # The configuration test_cost plans without NAT, as a stack file: one plan for both.
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", SUFFIX)
+    stack_file = tmp_path / f"Pulumi.{SUFFIX}.yaml"
+    stack_file.write_text(stack_file_text(BASE_CONFIG | {"natGatewaysPerRegion": "0"}))
     _, out, _ = run(["plan", "--config", str(stack_file)], capsys)
     assert "NAT: none" in out
     # KMS is reached through an interface endpoint, S3 and DynamoDB through gateway endpoints.
@@ -215,11 +217,11 @@ def test_plan_svg_diagram_is_refused_before_planning(
 def test_plan_quiet_prints_the_anchor_warning_on_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "ci")
-    stack_file = tmp_path / "Pulumi.swapped.yaml"
+    # The unpinned, swapped configuration test_stack_warns_when_the_anchor_is_not_pinned plans: one plan for both.
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", SUFFIX)
+    stack_file = tmp_path / f"Pulumi.{SUFFIX}.yaml"
     stack_file.write_text(
-        "config:\n  TapStack:databaseSecretName: s\n"
-        "  TapStack:primaryRegion: us-east-2\n  TapStack:secondaryRegion: us-east-1\n"
+        stack_file_text({"databaseSecretName": "s", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
     )
     code, out, err = run(["plan", "--quiet", "--config", str(stack_file)], capsys)
     assert (code, out) == (0, "")
