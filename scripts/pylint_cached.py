@@ -4,11 +4,11 @@ ruff and mypy keep caches of their own, so an unchanged tree costs them nothing 
 pylint has none (its ``persistent`` option keeps only the previous score), so it spent half a minute of CPU
 on every run re-deriving a result already known. This keys a passing run on everything that decides
 pylint's result: the bytes and paths of every file it lints (all first-party code: what it infers across
-modules is in that set), ``pyproject.toml`` (its configuration), the arguments, the Python version and the
-name and version of every installed distribution (what it infers third-party names from, pylint and astroid
-included). Same key: the stored report is printed again, with a line saying so. Any other key, or a run that
-failed: pylint runs in full. A failing run is never stored, so a failure is never replayed or hidden.
-``make clean-caches`` removes the store.
+modules is in that set), its configuration (``pyproject.toml``, or a ``--rcfile=`` given), the arguments,
+the Python version and the name and version of every installed distribution (what it infers third-party
+names from, pylint and astroid included). Same key: the stored report is printed again, with a line saying
+so. Any other key, or a run that failed: pylint runs in full. A failing run is never stored, so a failure
+is never replayed or hidden. ``make clean-caches`` removes the store.
 
 Usage: ``python scripts/pylint_cached.py <pylint arguments> <files or directories>``; the exit status is
 pylint's.
@@ -61,7 +61,9 @@ def input_key(root: Path, arguments: Sequence[str]) -> str:
     )
     digest.update("\n".join(distributions).encode())
     targets = [a for a in arguments if not a.startswith("-")]
-    for path in [root / "pyproject.toml", *linted_files(root, targets)]:
+    # The configuration pylint reads: pyproject.toml (it finds it first in the project), or a --rcfile given.
+    configs = [root / a.split("=", 1)[1] for a in arguments if a.startswith("--rcfile=")] or [root / "pyproject.toml"]
+    for path in [*configs, *linted_files(root, targets)]:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -90,6 +90,10 @@ def test_pylint_cached_key_covers_arguments_and_installed_versions(tree: Path, m
     script = _script()
     key = script.input_key(tree, ARGS)
     assert script.input_key(tree, ["--fail-under=9.5", "pkg", "tool.py"]) != key
+    (tree / "rc.toml").write_text("[tool.pylint.main]\njobs = 1\n", encoding="utf-8")
+    with_rcfile = script.input_key(tree, ["--rcfile=rc.toml", *ARGS])
+    (tree / "rc.toml").write_text("[tool.pylint.main]\njobs = 2\n", encoding="utf-8")
+    assert script.input_key(tree, ["--rcfile=rc.toml", *ARGS]) != with_rcfile
 
     class Dist:
         def __init__(self) -> None:
