@@ -146,6 +146,11 @@ def test_same_request_settled_in_both_regions_is_one_payment(two_regions: TwoReg
     assert receipts == sorted(
         f"receipts/{first.body['transaction_id']}/{region}/APPROVED.json" for region in (EAST_1, EAST_2)
     ), "each region keeps its own receipt"
+    for region in (EAST_1, EAST_2):
+        # A retry after replication replays the region's own answer and says the request settled twice.
+        again = record_payment(regions[region], payment_body(), "order-0003", two_regions.clock.now)
+        assert (again.status, again.replayed) == (201, True), region
+        assert SETTLED_IN_BOTH_REGIONS in again.findings, region
 
 
 def test_attempt_records_expiring_by_ttl_never_take_a_payment_with_them(two_regions: TwoRegions) -> None:
