@@ -8,7 +8,8 @@ branches (``coverage.results.Numbers.pc_covered``; the XML carries the same coun
 coverage's rounding (``should_fail_under``).
 
 Usage: ``python scripts/coverage_gate.py --fail-under 95 --xml coverage.xml lib drctl ...``: exit 0 when every
-figure is at the floor or above, 1 (naming each one below it) otherwise, 2 when there is no coverage data.
+figure is at the floor or above, 1 (naming each one below it) otherwise, 2 when there is no coverage data or
+a package has no measured file.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from coverage.exceptions import NoDataError
 from coverage.results import should_fail_under
 
 
-def package_percentages(xml_report: Path, packages: Sequence[str]) -> dict[str, float]:
+def package_percentages(xml_report: Path, packages: Sequence[str]) -> dict[str, float | None]:
     """Each package's branch coverage in percent, from coverage's XML report (file names relative to the
-    project, as coverage writes them). A package with no measured file is 0.0.
+    project, as coverage writes them). None for a package with no measured file (a misspelt name, or one
+    missing from ``[tool.coverage.run] source_pkgs``).
     """
     # Our own report, written a moment ago by coverage: not untrusted input.
     classes = ElementTree.parse(xml_report).getroot().iter("class")  # noqa: S314
@@ -46,7 +48,9 @@ def package_percentages(xml_report: Path, packages: Sequence[str]) -> dict[str, 
             for owner in owners:
                 counts[owner][0] += covered
                 counts[owner][1] += possible
-    return {package: 100.0 * covered / possible if possible else 0.0 for package, (covered, possible) in counts.items()}
+    return {
+        package: 100.0 * covered / possible if possible else None for package, (covered, possible) in counts.items()
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     precision = cov.config.precision
     below = [f"total {total:.{precision}f} %"] if should_fail_under(total, args.fail_under, precision) else []
-    for package, percent in package_percentages(Path(args.xml), args.packages).items():
+    shares = package_percentages(Path(args.xml), args.packages)
+    unmeasured = [package for package, percent in shares.items() if percent is None]
+    if unmeasured:
+        print(f"coverage gate: no measured file under {', '.join(unmeasured)}", file=sys.stderr)
+        return 2
+    for package, percent in shares.items():
+        assert percent is not None
         if should_fail_under(percent, args.fail_under, precision):
             below.append(f"{package} {percent:.1f} %")
     if below:

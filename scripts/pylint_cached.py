@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STORE = ROOT / ".pylint_cache" / "last-pass.json"
+# What pylint's configuration discovery reads in the project's directory (pylint/config/find_default_config_files.py).
+CONFIG_FILES = ("pylintrc", ".pylintrc", "pylintrc.toml", ".pylintrc.toml", "pyproject.toml", "setup.cfg", "tox.ini")
 # pyproject.toml's [tool.pylint.main] ignore-paths, and what is never source.
 SKIPPED_PARTS = frozenset({".venv", "__pycache__"})
 
@@ -61,8 +63,10 @@ def input_key(root: Path, arguments: Sequence[str]) -> str:
     )
     digest.update("\n".join(distributions).encode())
     targets = [a for a in arguments if not a.startswith("-")]
-    # The configuration pylint reads: pyproject.toml (it finds it first in the project), or a --rcfile given.
-    configs = [root / a.split("=", 1)[1] for a in arguments if a.startswith("--rcfile=")] or [root / "pyproject.toml"]
+    # The configuration pylint may read: a --rcfile given, and every file its discovery looks at in the project
+    # (pylintrc and its variants come before pyproject.toml), whichever exist.
+    configs = [root / a.split("=", 1)[1] for a in arguments if a.startswith("--rcfile=")]
+    configs += [root / name for name in CONFIG_FILES if (root / name).is_file()]
     for path in [*configs, *linted_files(root, targets)]:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -91,7 +95,9 @@ def lint(
     try:
         stored = json.loads(store.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        stored = {}
+        stored = None
+    if not isinstance(stored, dict) or not {"key", "when", "output"} <= stored.keys():
+        stored = {}  # anything but a complete record is a miss: pylint runs
     if stored.get("key") == key:
         note = (
             f"pylint: no file it reads has changed since its passing run of {stored['when']}; that result stands "
@@ -99,7 +105,8 @@ def lint(
         )
         return Result(0, str(stored["output"]) + note)
     result = runner(arguments)
-    if result.status == 0:
+    # A file edited while pylint ran may not be what it read: such a pass is not stored.
+    if result.status == 0 and input_key(root, arguments) == key:
         store.parent.mkdir(parents=True, exist_ok=True)
         when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         partial = store.with_suffix(".tmp")

@@ -4,8 +4,9 @@ Planning a configuration takes seconds, and many tests ask for the same few conf
 is therefore computed once per configuration and per source tree, and shared: in memory within a
 process, and on disk (``.pytest_cache/tapstack-plans``) between pytest-xdist workers and between
 runs. The disk key covers everything a plan depends on: the configuration, the suffix, every source
-file of the program, the harness and the function, and the installed Pulumi SDK versions; a change
-to any of them plans afresh. ``make clean-caches`` removes the cache.
+file of the program, the harness and the function, and the installed Pulumi SDK versions, and what its
+stored coverage depends on: whether the run measures coverage, coverage's settings (pyproject.toml) and
+these conftests; a change to any of them plans afresh. ``make clean-caches`` removes the cache.
 
 Coverage does not depend on the cache: planning runs under its own coverage measurement, whose arcs
 are stored with the plan and added to the run's coverage whenever the plan is reused, so a run that
@@ -49,15 +50,18 @@ def source_fingerprint() -> str:
     for package in PLAN_PACKAGES:
         digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
     files = sorted(p for root in PLAN_SOURCES for p in (REPO_ROOT / root).rglob("*.py") if "__pycache__" not in p.parts)
-    for path in [*files, Path(__file__)]:
+    # This file and the root conftest (how plans are measured and cached), pyproject.toml (what coverage measures).
+    for path in [*files, Path(__file__), REPO_ROOT / "tests" / "conftest.py", REPO_ROOT / "pyproject.toml"]:
         digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:24]
 
 
 def _cached_plan(raw: dict[str, str], suffix: str, stack: str = "unit", config: StackConfig | None = None) -> Plan:
-    key = hashlib.sha256(json.dumps([sorted(raw.items()), suffix, stack, source_fingerprint()]).encode()).hexdigest()[
-        :32
-    ]
+    # A plan made without coverage carries no arcs: a measured run must not reuse it (it would under-report).
+    measured = coverage.Coverage.current() is not None
+    key = hashlib.sha256(
+        json.dumps([sorted(raw.items()), suffix, stack, measured, source_fingerprint()]).encode()
+    ).hexdigest()[:32]
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     path = CACHE_DIR / f"{key}.pickle"
     # One planner per configuration: another worker asking for it waits for the file.

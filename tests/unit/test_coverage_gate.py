@@ -41,7 +41,7 @@ def test_coverage_gate_weighs_each_package_by_its_lines_and_branches(tmp_path: P
     )
     shares = _gate().package_percentages(report, ["lib", "functions/watcher", "policy"])
     # lib: lines 2 of 3, branch exits 1 of 2; libx (a name that starts alike) is not lib's.
-    assert shares == {"lib": pytest.approx(100 * 3 / 5), "functions/watcher": 100.0, "policy": 0.0}
+    assert shares == {"lib": pytest.approx(100 * 3 / 5), "functions/watcher": 100.0, "policy": None}
 
 
 def _project(tmp_path: Path, *, call_second: bool) -> None:
@@ -88,3 +88,13 @@ def test_coverage_gate_without_data_says_so(
     assert not os.path.exists(tmp_path / ".coverage")
     assert _gate().main(["--fail-under", "95", "lib"]) == 2
     assert "coverage gate:" in capsys.readouterr().err
+
+
+def test_coverage_gate_refuses_a_package_with_no_measured_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COVERAGE_RCFILE", str(tmp_path / ".coveragerc"))
+    _project(tmp_path, call_second=True)
+    assert _gate().main(["--fail-under", "95", "good", "./weak", "missing"]) == 2
+    assert "no measured file under ./weak, missing" in capsys.readouterr().err

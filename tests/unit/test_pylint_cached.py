@@ -75,8 +75,10 @@ def test_pylint_cached_reuses_a_pass_while_nothing_changes(tree: Path) -> None:
         lambda tree: (tree / "pkg" / "a.py").rename(tree / "pkg" / "c.py"),
         lambda tree: (tree / "tool.py").write_text("T = 4\n", encoding="utf-8"),
         lambda tree: (tree / "pyproject.toml").write_text("[tool.pylint.main]\njobs = 2\n", encoding="utf-8"),
+        lambda tree: (tree / "pylintrc").write_text("[MESSAGES CONTROL]\nenable=all\n", encoding="utf-8"),
+        lambda tree: (tree / ".pylintrc.toml").write_text("[tool.pylint.main]\njobs = 2\n", encoding="utf-8"),
     ],
-    ids=["edited", "added", "renamed", "single-file-target", "configuration"],
+    ids=["edited", "added", "renamed", "single-file-target", "configuration", "pylintrc", "pylintrc-toml"],
 )
 def test_pylint_cached_runs_again_when_an_input_changes(tree: Path, change: object) -> None:
     script, runner, store = _script(), Runner(0), tree / "cache" / "last-pass.json"
@@ -113,12 +115,26 @@ def test_pylint_cached_never_stores_or_replays_a_failure(tree: Path) -> None:
     assert not store.exists()
 
 
-def test_pylint_cached_unreadable_store_runs_pylint(tree: Path) -> None:
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"key": "k"}', "null"])
+def test_pylint_cached_unusable_store_runs_pylint(tree: Path, content: str) -> None:
     script, runner, store = _script(), Runner(0), tree / "cache" / "last-pass.json"
     store.parent.mkdir()
-    store.write_text("{not json", encoding="utf-8")
+    store.write_text(content, encoding="utf-8")
     assert script.lint(ARGS, root=tree, store=store, runner=runner).status == 0
     assert runner.runs == 1
+    assert script.lint(ARGS, root=tree, store=store, runner=runner).status == 0
+    assert runner.runs == 1, "the run replaced the unusable store"
+
+
+def test_pylint_cached_does_not_store_a_pass_over_files_edited_meanwhile(tree: Path) -> None:
+    script, store = _script(), tree / "cache" / "last-pass.json"
+
+    def editing(arguments: Sequence[str]) -> object:
+        (tree / "pkg" / "a.py").write_text("A = 2\n", encoding="utf-8")
+        return script.Result(0, "report\n")
+
+    assert script.lint(ARGS, root=tree, store=store, runner=editing).status == 0
+    assert not store.exists()
 
 
 def test_pylint_cached_main_prints_the_report_and_returns_pylints_status(
