@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from drctl import cli, operate
 from tests.operations.conftest import stack_outputs
-from tests.operations.world import PRIMARY, SECONDARY, World
+from tests.operations.world import MOTO_ENVIRONMENT, PRIMARY, SECONDARY, World
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "drctl-transcripts.md"
@@ -116,10 +116,7 @@ def transcript(workdir: Path) -> list[str]:
 def main() -> int:
     """Run the commands in a temporary folder (audit records land there) and write the transcript."""
     os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder, never a real credential
-        AWS_DEFAULT_REGION=PRIMARY,
-        MOTO_ACCOUNT_ID="444455556666",
+        MOTO_ENVIRONMENT,
         COLUMNS=COLUMNS,
     )
     with tempfile.TemporaryDirectory() as folder:

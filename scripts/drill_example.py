@@ -14,7 +14,7 @@ from moto import mock_aws
 from dr_operations.drill import markdown, run_drill
 from dr_operations.watcher import Watcher, WatcherSettings
 from tests.operations.conftest import stack_outputs
-from tests.operations.world import PRIMARY, SECONDARY, World
+from tests.operations.world import MOTO_ENVIRONMENT, PRIMARY, SECONDARY, World
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "drill-evidence-example.md"
 
@@ -22,10 +22,7 @@ TARGET = Path(__file__).resolve().parents[1] / "docs" / "drill-evidence-example.
 def main() -> int:
     """Run four drills against a fresh simulated world each and write their evidence."""
     os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder, never a real credential
-        AWS_DEFAULT_REGION=PRIMARY,
-        MOTO_ACCOUNT_ID="444455556666",
+        MOTO_ENVIRONMENT,
     )
     sections = [
         "# Example drill evidence (test fixtures)",

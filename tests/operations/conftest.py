@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
 
-from tests.operations.world import PRIMARY, World
+from drctl import operate
+from tests.operations.world import MOTO_ENVIRONMENT, World
 from tests.unit.conftest import plan_for
 
 # The stack as deployed with a custom domain: the outputs the operations read come from the real plan.
@@ -32,14 +35,7 @@ def fixture_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 
 def _world(monkeypatch: pytest.MonkeyPatch, *, drill: bool) -> Iterator[World]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": PRIMARY,
-        # The plan's documentation account, so that moto's ARNs match the outputs'.
-        "MOTO_ACCOUNT_ID": "444455556666",
-    }.items():
+    for name, value in MOTO_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         world = World(stack_outputs(drill=drill))
@@ -47,3 +43,18 @@ def _world(monkeypatch: pytest.MonkeyPatch, *, drill: bool) -> Iterator[World]:
         world.put_lag("us-east-2", 120)
         yield world
         world.close()
+
+
+def wire_drctl(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``drctl`` wired to ``world`` (its clients, resolver, probes and clock), run from ``tmp_path``; the path of
+    the outputs file written there as the pipeline writes it.
+    """
+    outputs = tmp_path / "flat-outputs.json"
+    outputs.write_text(json.dumps(world.raw_outputs), encoding="utf-8")
+    monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: world.factory)
+    monkeypatch.setattr(operate.WIRING, "resolver", lambda: world)
+    monkeypatch.setattr(operate.WIRING, "http_get", world.http_get)
+    monkeypatch.setattr(operate.WIRING, "sleep", world.sleep)
+    monkeypatch.setattr(operate.WIRING, "monotonic", world.monotonic)
+    monkeypatch.chdir(tmp_path)
+    return outputs

@@ -9,21 +9,14 @@ import pytest
 
 from dr_operations.aws import session_factory
 from drctl import cli, operate
+from tests.operations.conftest import wire_drctl
 from tests.operations.world import PRIMARY, SECONDARY, World, after_failover
 
 
 @pytest.fixture(name="drctl")
 def fixture_drctl(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[World, Path]:
     """``drctl`` wired to the simulated world, with the outputs written where the pipeline writes them."""
-    outputs = tmp_path / "flat-outputs.json"
-    outputs.write_text(json.dumps(world.raw_outputs), encoding="utf-8")
-    monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: world.factory)
-    monkeypatch.setattr(operate.WIRING, "resolver", lambda: world)
-    monkeypatch.setattr(operate.WIRING, "http_get", world.http_get)
-    monkeypatch.setattr(operate.WIRING, "sleep", world.sleep)
-    monkeypatch.setattr(operate.WIRING, "monotonic", world.monotonic)
-    monkeypatch.chdir(tmp_path)
-    return world, outputs
+    return world, wire_drctl(world, tmp_path, monkeypatch)
 
 
 def drctl_run(outputs: Path, *argv: str) -> int:

@@ -20,7 +20,7 @@ from dr_operations.operation import INTERRUPTED_OUTCOME, NOTHING_TO_DO, STOPPED_
 from dr_operations.recovery import failback, failover, lost_writes_snapshot_id, preserve_lost_writes, switchover
 from dr_operations.watcher import arm
 from tests.operations.conftest import stack_outputs
-from tests.operations.world import PRIMARY, SECONDARY, World, after_failover, client_error
+from tests.operations.world import MOTO_ENVIRONMENT, PRIMARY, SECONDARY, World, after_failover, client_error
 
 Scenario = tuple[Callable[[World], None], Callable[[World], OperationReport], Callable[[World], None]]
 
@@ -172,12 +172,7 @@ FAULTS: dict[str, Callable[[tuple[str, str, str]], BaseException]] = {
 @pytest.fixture(name="fresh_world")
 def fixture_fresh_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Callable[[World], None]], World]]:
     outputs = stack_outputs()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": PRIMARY,
-        "MOTO_ACCOUNT_ID": "444455556666",
-    }.items():
+    for name, value in MOTO_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     mocks: list[object] = []
     worlds: list[World] = []

@@ -4,7 +4,6 @@ version mismatch, region unreachable, Route 53's API down.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import boto3
@@ -12,7 +11,8 @@ import pytest
 
 from dr_operations.control import ControlState
 from dr_operations.status import DEGRADED_EXIT, HEALTHY_EXIT, UNKNOWN_EXIT, read_status
-from drctl import cli, operate
+from drctl import cli
+from tests.operations.conftest import wire_drctl
 from tests.operations.world import PRIMARY, SECONDARY, Pending, World
 
 
@@ -247,14 +247,7 @@ def test_status_with_the_secondary_unreachable_reads_the_rest_from_the_primary(
     assert status.exit_code == DEGRADED_EXIT
     assert all(c.outcome == "unreachable" for c in context.aws.calls_to([SECONDARY]))
     # The same through drctl itself: a table, exit 1, no traceback.
-    outputs = tmp_path / "flat-outputs.json"
-    outputs.write_text(json.dumps(world.raw_outputs), encoding="utf-8")
-    monkeypatch.setattr(operate.WIRING, "client_factory", lambda profile: world.factory)
-    monkeypatch.setattr(operate.WIRING, "resolver", lambda: world)
-    monkeypatch.setattr(operate.WIRING, "http_get", world.http_get)
-    monkeypatch.setattr(operate.WIRING, "sleep", world.sleep)
-    monkeypatch.setattr(operate.WIRING, "monotonic", world.monotonic)
-    monkeypatch.chdir(tmp_path)
+    outputs = wire_drctl(world, tmp_path, monkeypatch)
     assert cli.main(["status", "--outputs", str(outputs)]) == DEGRADED_EXIT
     printed = capsys.readouterr()
     assert "Traceback" not in printed.out + printed.err

@@ -32,6 +32,15 @@ from dr_operations.control import PK_PREFIX, SORT_KEY, ControlState
 from dr_operations.outputs import StackOutputs, parse_outputs
 
 PRIMARY, SECONDARY = "us-east-1", "us-east-2"
+# What every moto world runs with: placeholder credentials (never real ones) and the plan's documentation
+# account, so that moto's ARNs match the outputs'.
+MOTO_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": PRIMARY,
+    "MOTO_ACCOUNT_ID": "444455556666",
+}
 ENGINE = "aurora-postgresql"
 
 
