@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
+import threading
 import types
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -53,7 +54,18 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _untraced(function: Callable[P, R]) -> Callable[P, R]:
+_STOPPED = threading.local()
+
+
+def _stopped_tracers() -> list[Any]:
+    """This thread's coverage tracers that ``untraced`` stopped, innermost last."""
+    stack: list[Any] | None = getattr(_STOPPED, "tracers", None)
+    if stack is None:
+        stack = _STOPPED.tracers = []
+    return stack
+
+
+def untraced(function: Callable[P, R]) -> Callable[P, R]:
     """``function`` with coverage's C tracer stopped while it runs (any other trace function is left alone)."""
 
     @functools.wraps(function)
@@ -62,20 +74,41 @@ def _untraced(function: Callable[P, R]) -> Callable[P, R]:
         if type(tracer).__name__ != "CTracer":
             return function(*args, **kwargs)
         tracer.stop()
+        stopped = _stopped_tracers()
+        stopped.append(tracer)
         try:
             return function(*args, **kwargs)
         finally:
+            stopped.pop()
             tracer.start()
 
     return call
 
 
-botocore.client.BaseClient._make_api_call = _untraced(botocore.client.BaseClient._make_api_call)
-botocore.session.Session.create_client = _untraced(botocore.session.Session.create_client)
+def traced(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` traced again when it is called from inside ``untraced`` code on the same thread."""
+
+    @functools.wraps(function)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        stopped = _stopped_tracers()
+        if not stopped or sys.gettrace() is not None:
+            return function(*args, **kwargs)
+        tracer = stopped[-1]
+        tracer.start()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            tracer.stop()
+
+    return call
+
+
+botocore.client.BaseClient._make_api_call = untraced(botocore.client.BaseClient._make_api_call)  # pylint: disable=protected-access
+botocore.session.Session.create_client = untraced(botocore.session.Session.create_client)
 # Starting and stopping a mock (every test that uses moto does both) registers ~1,300 URL patterns and resets
 # every backend: moto's code only.
-moto.core.models.MockAWS.start = _untraced(moto.core.models.MockAWS.start)  # type: ignore[method-assign]
-moto.core.models.MockAWS.stop = _untraced(moto.core.models.MockAWS.stop)  # type: ignore[method-assign]
+moto.core.models.MockAWS.start = untraced(moto.core.models.MockAWS.start)  # type: ignore[method-assign]
+moto.core.models.MockAWS.stop = untraced(moto.core.models.MockAWS.stop)  # type: ignore[method-assign]
 
 _import_module = importlib.import_module
 
@@ -84,7 +117,7 @@ def _import_module_untraced(name: str, package: str | None = None) -> types.Modu
     # policy.resources.takes_tags and drctl.harness import pulumi-aws's service modules by name (tens of
     # thousands of generated lines each, seconds under the tracer when a worker's plans all come from the cache).
     if name.startswith("pulumi_aws."):
-        return _untraced(_import_module)(name, package)
+        return untraced(_import_module)(name, package)
     return _import_module(name, package)
 
 
