@@ -19,8 +19,7 @@ from drctl.harness import MOCK_ACCOUNT_ID
 from tests.integration.moto_server import MotoServer
 from tests.integration.moto_world import build_world, write_outputs
 from tests.integration.target import MOTO, LiveTarget, aws_target, moto_session, read_outputs, target
-from tests.operations.conftest import DOMAIN_CONFIG
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DOMAIN, plan_for
 
 _outcomes: Counter[str] = Counter()
 _notes: list[str] = []
@@ -34,7 +33,7 @@ def _moto_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTarge
     server = MotoServer(MOCK_ACCOUNT_ID, directory / "moto-server.log")
     endpoint = server.start()
     try:
-        plan = plan_for(DOMAIN_CONFIG)
+        plan = plan_for(DOMAIN)
         path = directory / "flat-outputs.json"
         builder = LiveTarget(mode=MOTO, outputs_path=path, outputs={}, session=moto_session(), endpoint_url=endpoint)
         try:

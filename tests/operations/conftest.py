@@ -11,15 +11,14 @@ from moto import mock_aws
 
 from drctl import operate
 from tests.operations.world import MOTO_ENVIRONMENT, World
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DOMAIN, DRILL, plan_for
 
 # The stack as deployed with a custom domain: the outputs the operations read come from the real plan.
-DOMAIN_CONFIG = {"domainName": "pay.payments.example.net", "hostedZoneName": "payments.example.net"}
 
 
 def stack_outputs(*, drill: bool = False) -> dict[str, str]:
     """The flat outputs of the planned stack (the same file the pipeline writes); ``drill``: a drill target."""
-    return dict(plan_for(DOMAIN_CONFIG | ({"drillTarget": "true"} if drill else {})).outputs)
+    return dict(plan_for(DRILL if drill else DOMAIN).outputs)
 
 
 @pytest.fixture(name="drill_world")

@@ -20,10 +20,9 @@ from dr_operations.recovery import failback, failover, preserve_lost_writes, swi
 from dr_operations.status import read_status
 from dr_operations.watcher import Watcher, WatcherSettings, arm
 from drctl.harness import Plan
-from tests.operations.conftest import DOMAIN_CONFIG
 from tests.operations.iam import condition_holds, evaluate
 from tests.operations.world import PRIMARY, SECONDARY, World
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DOMAIN, DRILL, plan_for
 
 ACCOUNT = "444455556666"
 
@@ -115,7 +114,7 @@ def judge(authorization: Authorization, found: dict[str, Any], role: str = "dr-o
 
 
 def test_operator_role_can_make_every_call_of_every_command(world: World) -> None:
-    found = policies(plan_for(DOMAIN_CONFIG))
+    found = policies(plan_for(DOMAIN))
     calls = run_every_command(world)
     needed = {
         (a.action, a.resource, json.dumps(a.context, sort_keys=True)): a
@@ -138,7 +137,7 @@ def test_operator_role_can_make_every_call_of_every_command(world: World) -> Non
 
 
 def test_operator_role_grants_nothing_the_commands_do_not_use(world: World) -> None:
-    found = policies(plan_for(DOMAIN_CONFIG))
+    found = policies(plan_for(DOMAIN))
     calls = run_every_command(world)
     used = {a.action.lower() for c in calls for a in authorizations(c, world.outputs, account=ACCOUNT)}
     granted = {
@@ -150,7 +149,7 @@ def test_operator_role_grants_nothing_the_commands_do_not_use(world: World) -> N
 
 
 def test_operator_role_cannot_touch_payment_items_or_other_keys(world: World) -> None:
-    found = policies(plan_for(DOMAIN_CONFIG))
+    found = policies(plan_for(DOMAIN))
     table = f"arn:aws:dynamodb:{PRIMARY}:{ACCOUNT}:table/{world.outputs.table_name}"
     payment = Authorization(
         action="dynamodb:PutItem",
@@ -218,7 +217,7 @@ def test_watcher_role_can_make_every_call_of_its_cycle_and_nothing_more(world: W
     """Both watchers' minutes (healthy, then an outage carried to an automatic failover), evaluated as
     each watcher's own role.
     """
-    found = policies(plan_for(DOMAIN_CONFIG))
+    found = policies(plan_for(DOMAIN))
     calls: dict[str, list[CallRecord]] = {PRIMARY: [], SECONDARY: []}
     world.heartbeat_delay = {"DynamoDB": 0.5, "S3": 2.0}
     world.put_lag(SECONDARY, 300, minutes_ago=0.5)
@@ -269,7 +268,7 @@ def test_watcher_cannot_fail_over_to_the_other_region(world: World) -> None:
     """IAM scopes the failover to this global cluster and this region's member; the other member's ARN is
     refused (and the code only ever names its own region).
     """
-    found = policies(plan_for(DOMAIN_CONFIG))
+    found = policies(plan_for(DOMAIN))
     other_cluster = world.outputs.region(PRIMARY).aurora_cluster_arn
     attempt = Authorization(
         action="rds:FailoverGlobalCluster", resource=other_cluster, context={"aws:RequestedRegion": SECONDARY}
@@ -285,7 +284,7 @@ def test_watcher_cannot_fail_over_to_the_other_region(world: World) -> None:
 
 def test_operator_role_can_run_every_drill_and_the_drill_grants_only_that(drill_world: World) -> None:
     """On a drill target the operator gains exactly what drctl drill calls (and signs one payment)."""
-    found = policies(plan_for(DOMAIN_CONFIG | {"drillTarget": "true"}))
+    found = policies(plan_for(DRILL))
     calls: list[CallRecord] = []
     drill_world.put_lag(PRIMARY, 80)
     for scenario in (

@@ -19,7 +19,6 @@ from tests.unit.conftest import SUFFIX, plan_for
 
 Change = Callable[[PlannedResource], PlannedResource | list[PlannedResource] | None]
 Target = Callable[[PlannedResource], bool]
-DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 
 
 def of(type_token: str, name: str | None = None) -> Target:

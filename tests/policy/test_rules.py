@@ -14,7 +14,6 @@ from drctl.harness import PlannedResource
 from policy.model import Enforcement
 from policy.rules import ALL_RULES, dr, security, spec
 from tests.policy.support import (
-    DOMAIN,
     Case,
     add,
     edit,
@@ -27,6 +26,7 @@ from tests.policy.support import (
     statement,
     tags,
 )
+from tests.unit.conftest import DOMAIN
 
 R = "aws:"
 BUCKET = f"{R}s3/bucket:Bucket"

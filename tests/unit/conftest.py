@@ -45,6 +45,23 @@ SUFFIX = "unit"
 PROJECT = "TapStack"
 # Like the example stack file: the anchor is pinned, as every real stack must be before a failover.
 BASE_CONFIG = {"databaseSecretName": "payments/aurora/master", "anchorRegion": "us-east-1"}
+# The configurations most tests draw from (on top of BASE_CONFIG): each distinct configuration costs a plan.
+DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
+SWAPPED = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
+DRILL = DOMAIN | {"drillTarget": "true", "drillMaxFaultMinutes": "20"}
+# Settings each checked by its own test, none of which changes what another of them produces: one plan for all.
+# (90 days of log retention breaks exactly one rule of the pack: tests/unit/test_compliance.py shows it.)
+TUNED = {
+    "tags": '{"CostCenter": "cc-7"}',
+    "alertEmails": '["a@example.net", "b@example.net"]',
+    "drOperatorPrincipals": '["arn:aws:iam::444455556666:role/oncall"]',
+    "healthCheckIntervalSeconds": "30",
+    "healthCheckFailureThreshold": "2",
+    "autoFailoverAfterMinutes": "3",
+    "autoFailoverMaxDataLossMs": "500",
+    "auroraLagThresholdMs": "500",
+    "logRetentionDays": "90",
+}
 CACHE_DIR = REPO_ROOT / ".pytest_cache" / "tapstack-plans"
 # What a plan is made of: the program, the offline engine, the function code (hashed into tags).
 PLAN_SOURCES = ("lib", "drctl", "dr_operations", "functions/payment_validator", "functions/watcher")

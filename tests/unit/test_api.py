@@ -12,10 +12,9 @@ from payment_validator.schema import AMOUNT_CEILING_MINOR, PAYMENT_REQUEST_SCHEM
 
 from drctl.harness import Plan, PlannedResource
 from tests.functions.conftest import DECLINE_CARD, VALID_CARD, payment_body
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DOMAIN, plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
-DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 
 
 def one(plan: Plan, type_token: str, region: str, **inputs: Any) -> PlannedResource:

@@ -16,11 +16,8 @@ from lib.components.database import AUDIT_LOG_PARAMETERS
 from policy.offline import evaluate
 from policy.rules.security import MINIMUM_LOG_RETENTION_DAYS, aurora_logging_problems
 from policy.rules.spec import NAMING_PROPERTIES, NOT_NAMES
-from tests.operations.conftest import DOMAIN_CONFIG
-from tests.unit.conftest import BASE_CONFIG, SUFFIX, plan_for, stack_file_text
+from tests.unit.conftest import BASE_CONFIG, DOMAIN, DRILL, SUFFIX, SWAPPED, TUNED, plan_for, stack_file_text
 
-DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
-SWAPPED = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
 LIB = Path(__file__).resolve().parents[2] / "lib"
 CONFIGURATIONS = {
     "defaults": {},
@@ -31,7 +28,7 @@ CONFIGURATIONS = {
     "platform-owned-api-account": {"manageApiGatewayAccount": "false"},
     "open-payments": {"apiAuthorization": "NONE"},
     # The drill target adds FIS templates, their role and log groups (the operations tests' plan).
-    "drill-target": DOMAIN_CONFIG | {"drillTarget": "true"},
+    "drill-target": DRILL,
 }
 
 
@@ -49,7 +46,8 @@ def test_stack_members_of_different_sizes_break_parity() -> None:
 
 
 def test_stack_short_log_retention_breaks_pci_10_5_1() -> None:
-    report = evaluate(plan_for({"logRetentionDays": "90"}).resources, environment_suffix=SUFFIX)
+    assert TUNED["logRetentionDays"] == "90"
+    report = evaluate(plan_for(TUNED).resources, environment_suffix=SUFFIX)
     assert report.mandatory, "90 days of logs must fail the pack"
     assert {f.rule for f in report.mandatory} == {"log-retention-one-year"}
 
@@ -58,9 +56,7 @@ def _naming_like(key: str) -> bool:
     return bool(re.search(r"(^name$|^bucket$|Name$|Identifier$|Prefix$)", key))
 
 
-@pytest.mark.parametrize(
-    "raw", [{}, DOMAIN, DOMAIN_CONFIG | {"drillTarget": "true"}], ids=["no-domain", "domain", "drill-target"]
-)
+@pytest.mark.parametrize("raw", [{}, DOMAIN, DRILL], ids=["no-domain", "domain", "drill-target"])
 def test_naming_rule_knows_every_naming_property_of_the_plan(raw: dict[str, str]) -> None:
     # A new resource type with a naming property (dashboardName was missed once) fails here until the
     # pack either checks the property or states why it is not a physical name.

@@ -29,12 +29,10 @@ from drctl.cost import (
 from drctl.cost_rules import FREE_TYPES, PRICERS, estimate, is_aws_resource, not_covered_message
 from drctl.cost_usage import runs_per_month
 from drctl.harness import Plan, PlannedResource
-from tests.operations.conftest import DOMAIN_CONFIG
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DOMAIN, DRILL, SWAPPED, plan_for
 
 PRIMARY, SECONDARY = "us-east-1", "us-east-2"
 ACCOUNT = "444455556666"
-DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 PRICES = load_prices()
 
 
@@ -128,8 +126,8 @@ def health_check(region: str, interval: int = 10, **extra: Any) -> PlannedResour
         {},
         DOMAIN,
         {"natGatewaysPerRegion": "0"},
-        {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"},
-        DOMAIN_CONFIG | {"drillTarget": "true"},
+        SWAPPED,
+        DRILL,
     ],
     ids=["default", "custom-domain", "no-nat", "roles-swapped", "drill-target"],
 )

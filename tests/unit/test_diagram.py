@@ -18,7 +18,7 @@ from drctl.diagram import DIAGRAM_BLOCK, markdown, mermaid, nodes, write_diagram
 from drctl.harness import REPO_ROOT, Plan, PlannedResource
 from drctl.stackfile import read_stack_file
 from lib.config import load_config
-from tests.unit.conftest import cached_run_plan, plan_for
+from tests.unit.conftest import SWAPPED, TUNED, cached_run_plan, plan_for
 
 STALE = "is stale: run `make diagram` and commit the result"
 
@@ -70,12 +70,12 @@ def test_diagram_shows_both_regions_failover_and_each_store_replicating() -> Non
 
 
 def test_diagram_follows_the_config() -> None:
-    swapped = mermaid(
-        plan_for({"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1", "auroraLagThresholdMs": "500"})
-    )
-    assert (
-        'db_useast2 -.->|"Aurora storage replication: typically under 1 s, alarm above 500 ms"| db_useast1' in swapped
-    )
+    swapped = mermaid(plan_for(SWAPPED))
+    edge = 'db_useast2 -.->|"Aurora storage replication: typically under 1 s, alarm above 1000 ms"| db_useast1'
+    assert edge in swapped
+    assert TUNED["auroraLagThresholdMs"] == "500"
+    tuned = mermaid(plan_for(TUNED))
+    assert 'db_useast1 -.->|"Aurora storage replication: typically under 1 s, alarm above 500 ms"| db_useast2' in tuned
     assert "Aurora PostgreSQL 16.6, writer" in swapped.split("region_useast2")[1]
     plain = mermaid(plan_for())
     assert "Route 53 health checks (no custom domain)" in plain

@@ -8,7 +8,7 @@ import pytest
 
 from drctl.harness import Plan
 from drctl.summary import render
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DRILL, plan_for
 
 TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 REGIONS = ("us-east-1", "us-east-2")
@@ -16,7 +16,8 @@ REGIONS = ("us-east-1", "us-east-2")
 
 @pytest.fixture(name="drill_plan")
 def fixture_drill_plan() -> Plan:
-    return plan_for({"drillTarget": "true", "drillMaxFaultMinutes": "20"})
+    assert DRILL["drillMaxFaultMinutes"] == "20"
+    return plan_for(DRILL)
 
 
 def test_drills_only_on_a_drill_target(plan: Plan, drill_plan: Plan) -> None:

@@ -7,10 +7,9 @@ import pytest
 from dr_operations.names import AURORA_FRESH_SECONDS, WATCHER_INTERVAL_SECONDS
 from drctl.harness import Plan, PlannedResource
 from lib.failover import AURORA_FAILOVER_SECONDS, failover_budget
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DOMAIN, SWAPPED, TUNED, plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
-DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 CHECK = "aws:route53/healthCheck:HealthCheck"
 
 
@@ -97,7 +96,7 @@ def test_failover_record_pair(domain_plan: Plan) -> None:
 
 
 def test_health_check_settings_follow_config() -> None:
-    plan = plan_for({"healthCheckIntervalSeconds": "30", "healthCheckFailureThreshold": "2"})
+    plan = plan_for(TUNED)
     https = check(plan, "us-east-1-api-health")
     assert (https.inputs["requestInterval"], https.inputs["failureThreshold"]) == (30, 2)
     assert plan.outputs["failoverBudgetSeconds"] == str(30 * 2 + 30 + 10 + 60)
@@ -135,7 +134,7 @@ def test_plan_summary_shows_the_budget(capsys: pytest.CaptureFixture[str], monke
 def test_swapping_roles_re_points_the_records_instead_of_flipping_types() -> None:
     """Route 53 refuses a second PRIMARY for a name: the two records keep their types for ever."""
     before = plan_for(DOMAIN)
-    after = plan_for(DOMAIN | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
+    after = plan_for(DOMAIN | SWAPPED)
     for plan in (before, after):
         policies = {
             r.name: (r.inputs["setIdentifier"], r.inputs["failoverRoutingPolicies"][0]["type"])

@@ -19,7 +19,7 @@ from drctl.destroyorder import LiveState, network_policy_of, procedure_before_de
 from drctl.harness import Plan, PlannedResource
 from drctl.plandiff import Action, PlanDiff, diff_plans
 from lib.config import ConfigError, load_config
-from tests.unit.conftest import BASE_CONFIG, plan_for
+from tests.unit.conftest import BASE_CONFIG, DOMAIN, SWAPPED, plan_for
 
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -29,7 +29,6 @@ BUCKET = "aws:s3/bucket:Bucket"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 SUBNET = "aws:ec2/subnet:Subnet"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SWAPPED = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
 REGIONS = ("us-east-1", "us-east-2")
 UPGRADE_17 = {"auroraMajorUpgrade": json.dumps({"fromVersion": "16.6", "toVersion": "17.4"})}
 
@@ -198,7 +197,7 @@ def test_lifecycle_instance_count_adds_and_removes_instances() -> None:
 # Role swaps -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [{}, {"domainName": "pay.example.net", "hostedZoneName": "example.net"}])
+@pytest.mark.parametrize("raw", [{}, DOMAIN])
 def test_lifecycle_role_swap_replaces_and_deletes_nothing(raw: dict[str, str]) -> None:
     swap = diff(raw, raw | SWAPPED)
     assert not swap.structural, [(c.action.value, c.name) for c in swap.structural]

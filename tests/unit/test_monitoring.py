@@ -9,11 +9,10 @@ import pytest
 
 from drctl.harness import Plan, PlannedResource
 from lib.components.monitoring import ALARM_ACTIONS, GraphWidget, Metric, TextWidget, dashboard_body
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import DOMAIN, SWAPPED, TUNED, plan_for
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 REGIONS = ("us-east-1", "us-east-2")
-SWAPPED = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
 
 
 def alarm(plan: Plan, region: str, base: str) -> PlannedResource:
@@ -62,7 +61,7 @@ def test_topic_is_encrypted_and_only_alarms_and_rules_publish(plan: Plan, region
 
 
 def test_email_subscriptions_follow_config() -> None:
-    plan = plan_for({"alertEmails": '["a@example.net", "b@example.net"]'})
+    plan = plan_for(TUNED)
     subscriptions = plan.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert sorted((s.region, s.inputs["endpoint"]) for s in subscriptions) == [
         ("us-east-1", "a@example.net"),
@@ -273,7 +272,7 @@ def test_dr_operator_can_do_what_drctl_does_and_nothing_more() -> None:
     """The full proof (every call of every command, evaluated with the resource and key policies) is
     tests/operations/test_permissions.py; this pins the shape of the scoping.
     """
-    plan = plan_for({"domainName": "pay.example.net", "hostedZoneName": "example.net"})
+    plan = plan_for(DOMAIN)
     _, statements = role_statements(plan, "dr-operator-unit")
     actions = {a for s in statements.values() for a in s["Action"]}
     assert not {a for a in actions if a.startswith("route53:") and not a.startswith(("route53:Get", "route53:Test"))}, (
@@ -300,7 +299,7 @@ def test_dr_auditor_only_reads() -> None:
 
 
 def test_dr_principals_from_config() -> None:
-    plan = plan_for({"drOperatorPrincipals": '["arn:aws:iam::444455556666:role/oncall"]'})
+    plan = plan_for(TUNED)
     role, _ = role_statements(plan, "dr-operator-unit")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"AWS": ["arn:aws:iam::444455556666:role/oncall"]}

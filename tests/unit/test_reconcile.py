@@ -29,10 +29,11 @@ from drctl.reconcile import (
     swap_roles_in_text,
 )
 from lib.config import StackConfig, load_config
-from tests.unit.conftest import cached_run_plan
+from tests.unit.conftest import SWAPPED, cached_run_plan, plan_for
 
 EXAMPLE = REPO_ROOT / "Pulumi.example.yaml"
-ENV = {"ENVIRONMENT_SUFFIX": "unit"}
+# The example stack under its own name and suffix: the plans drctl plan makes of it (test_compliance.py) are shared.
+ENV = {"ENVIRONMENT_SUFFIX": "example"}
 
 
 def cached_planner(config: StackConfig, raw: Mapping[str, str], stack: str) -> Plan:
@@ -44,7 +45,7 @@ def cached_planner(config: StackConfig, raw: Mapping[str, str], stack: str) -> P
 @pytest.fixture(name="stack_file")
 def fixture_stack_file(tmp_path: Path) -> Path:
     """A copy of the example stack file, which pins the anchor."""
-    target = tmp_path / "Pulumi.prod.yaml"
+    target = tmp_path / "Pulumi.example.yaml"
     shutil.copy(EXAMPLE, target)
     return target
 
@@ -70,7 +71,7 @@ def test_reconcile_swaps_only_the_two_role_values(stack_file: Path) -> None:
     assert result.diff is not None
     assert result.diff.is_safe
     assert not result.diff.structural
-    assert "pulumi preview --stack prod" in result.next_step
+    assert "pulumi preview --stack example" in result.next_step
 
 
 def test_reconcile_twice_swaps_back(stack_file: Path) -> None:
@@ -213,7 +214,7 @@ def test_reconcile_unwritable_file_leaves_it_unchanged(stack_file: Path, monkeyp
 def test_reconcile_cli_json_and_exit_codes(
     stack_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "unit")
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", ENV["ENVIRONMENT_SUFFIX"])
     monkeypatch.setattr(reconcile_module, "run_plan", cached_planner)
     code = main(["reconcile", "--config", str(stack_file), "--dry-run", "--json"])
     document = json.loads(capsys.readouterr().out)
@@ -232,7 +233,7 @@ def test_reconcile_cli_json_and_exit_codes(
 def test_reconcile_cli_reads_the_deployed_anchor_from_outputs(
     stack_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "unit")
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", ENV["ENVIRONMENT_SUFFIX"])
     stack_file.write_text(stack_file.read_text().replace("  TapStack:anchorRegion: us-east-1\n", ""))
     outputs = tmp_path / "flat-outputs.json"
     outputs.write_text(json.dumps({"anchorRegion": "us-east-2"}))
@@ -250,7 +251,7 @@ def test_reconcile_cli_reads_the_deployed_anchor_from_outputs(
 def test_reconcile_cli_writes_only_with_the_writer_region_and_a_second_run_does_nothing(
     stack_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "unit")
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", ENV["ENVIRONMENT_SUFFIX"])
     original = stack_file.read_text()
     assert main(["reconcile", "--config", str(stack_file)]) == 2
     assert "pass --writer-region" in capsys.readouterr().err
@@ -277,18 +278,7 @@ def _result(stack_file: Path, diff: PlanDiff | None) -> Reconciliation:
 
 
 def test_reconcile_table_has_no_colour_off_a_terminal(stack_file: Path) -> None:
-    plan = cached_planner(None, {"databaseSecretName": "s", "anchorRegion": "us-east-1"}, "prod")  # type: ignore[arg-type]
-    swapped = cached_planner(
-        None,  # type: ignore[arg-type]
-        {
-            "databaseSecretName": "s",
-            "anchorRegion": "us-east-1",
-            "primaryRegion": "us-east-2",
-            "secondaryRegion": "us-east-1",
-        },
-        "prod",
-    )
-    result = _result(stack_file, diff_plans(plan, swapped))
+    result = _result(stack_file, diff_plans(plan_for(), plan_for(SWAPPED)))
     out = io.StringIO()
     render_rich(result, out)
     text = out.getvalue()

@@ -10,7 +10,7 @@ import pytest
 from drctl.harness import GLOBAL, Plan
 from lib.regions import KNOWN_REGIONS
 from policy.rules.spec import carries_suffix, physical_names
-from tests.unit.conftest import SUFFIX, cached_run_plan, plan_for
+from tests.unit.conftest import DOMAIN, SUFFIX, SWAPPED, TUNED, cached_run_plan, plan_for
 
 LIB = Path(__file__).resolve().parents[2] / "lib"
 
@@ -60,7 +60,7 @@ def test_stack_untaggable_types_have_no_effective_tags(plan: Plan) -> None:
 
 
 def test_stack_project_tags_from_config_reach_every_resource() -> None:
-    plan = plan_for({"tags": '{"CostCenter": "cc-7"}'})
+    plan = plan_for(TUNED)
     assert all((r.effective_tags or {"CostCenter": "cc-7"})["CostCenter"] == "cc-7" for r in aws_resources(plan))
 
 
@@ -86,7 +86,6 @@ def test_stack_outputs_are_all_strings_and_secret_free(plan: Plan) -> None:
     assert plan.outputs["environmentSuffix"] == SUFFIX
 
 
-DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 # The only inputs that follow the role: which failover record is PRIMARY, which region's lag alarms
 # page (the metric exists only for the secondary), and the dashboards' headers and lag widget.
 ROLE_DEPENDENT = {
@@ -107,7 +106,7 @@ def test_stack_role_swap_replaces_nothing(raw: dict[str, str]) -> None:
     default tags aside) means no replacement and no update of any stateful resource.
     """
     before = plan_for(raw)
-    after = plan_for(raw | {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
+    after = plan_for(raw | SWAPPED)
     assert sorted(r.urn for r in before.resources) == sorted(r.urn for r in after.resources)
     changed = []
     for old in before.resources:
@@ -130,8 +129,8 @@ def test_stack_role_swap_replaces_nothing(raw: dict[str, str]) -> None:
 
 
 def test_stack_warns_when_the_anchor_is_not_pinned() -> None:
-    unpinned = plan_for({"anchorRegion": "us-east-2", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"})
-    assert not any("anchorRegion is not set" in m for m in unpinned.messages)
+    pinned = plan_for(SWAPPED)
+    assert not any("anchorRegion is not set" in m for m in pinned.messages)
     from lib.config import load_config  # noqa: PLC0415  # pylint: disable=import-outside-toplevel
 
     raw = {"databaseSecretName": "s", "primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}

@@ -10,7 +10,7 @@ import pytest
 
 from drctl.harness import Plan, PlannedResource
 from drctl.summary import render
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import TUNED, plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
 FUNCTION = "aws:lambda/function:Function"
@@ -129,7 +129,7 @@ def test_watcher_automation_shown_on_or_off_as_configured() -> None:
     assert "databaseFailoverBudgetSeconds" not in off.outputs
     assert "automatic database failover: ON, after 5 min" in render(on, elapsed_seconds=0, config_path="x")
     assert "automatic database failover: OFF" in render(off, elapsed_seconds=0, config_path="x")
-    tuned = plan_for({"autoFailoverAfterMinutes": "3", "autoFailoverMaxDataLossMs": "500"})
+    tuned = plan_for(TUNED)
     variables = watcher_in(tuned, "us-east-1").inputs["environment"]["variables"]
     assert (variables["AFTER_MINUTES"], variables["MAX_DATA_LOSS_MS"]) == ("3", "500")
 
