@@ -58,9 +58,9 @@ def input_key(root: Path, arguments: Sequence[str]) -> str:
     """The hash of everything that decides pylint's result for ``arguments`` run in ``root``."""
     digest = hashlib.sha256()
     digest.update(json.dumps([sys.version, list(arguments)]).encode())
-    distributions = sorted(
-        f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions() if d.metadata["Name"]
-    )
+    # Each ``metadata`` access reads and parses the distribution's METADATA file again: one parse per distribution.
+    metadata = [d.metadata for d in importlib.metadata.distributions()]
+    distributions = sorted(f"{m['Name']}=={m['Version']}" for m in metadata if m["Name"])
     digest.update("\n".join(distributions).encode())
     targets = [a for a in arguments if not a.startswith("-")]
     # The configuration pylint may read: a --rcfile given, and every file its discovery looks at in the project

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
+}
+_CLIENT_CREDENTIALS = {
+    "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+    "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    "aws_session_token": CREDENTIALS["AWS_SESSION_TOKEN"],
 }
 
 
@@ -57,6 +63,13 @@ class Deployment:
         return str(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
 
 
+@functools.cache
+def _client(service: str) -> Any:
+    # Creating a client costs tens of milliseconds; a client holds no state of the mock it talks to (moto
+    # intercepts every client's requests while a mock is active), and no test changes these clients' handlers.
+    return boto3.client(service, region_name=REGION, **_CLIENT_CREDENTIALS)
+
+
 @pytest.fixture(name="deployment")
 def fixture_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     """A region with the stack's table, both buckets and a fingerprint key, and the env the stack sets."""
@@ -64,9 +77,7 @@ def fixture_deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     for name, value in (CREDENTIALS | {"AWS_REGION": REGION}).items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        s3 = boto3.client("s3", region_name=REGION)
-        kms = boto3.client("kms", region_name=REGION)
+        dynamodb, s3, kms = _client("dynamodb"), _client("s3"), _client("kms")
         table = create_table_from_plan(plan, dynamodb)
         receipts, audit = "receipts-bucket", "audit-bucket"
         data_key = kms.create_key()["KeyMetadata"]["Arn"]

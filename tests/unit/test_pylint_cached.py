@@ -99,8 +99,7 @@ def test_pylint_cached_key_covers_arguments_and_installed_versions(tree: Path, m
 
     class Dist:
         def __init__(self) -> None:
-            self.metadata = {"Name": "astroid"}
-            self.version = "0.0.1"
+            self.metadata = {"Name": "astroid", "Version": "0.0.1"}
 
     monkeypatch.setattr(script.importlib.metadata, "distributions", lambda: [Dist()])
     assert script.input_key(tree, ARGS) != key
