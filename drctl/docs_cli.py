@@ -445,6 +445,7 @@ class _CheckingParser(argparse.ArgumentParser):
         raise _ParserError(message)
 
 
+@functools.cache
 def _drctl_parser() -> argparse.ArgumentParser:
     # pylint: disable-next=import-outside-toplevel
     from drctl.cli import build_parser  # noqa: PLC0415  # drctl.cli imports the Pulumi harness: only when asked

@@ -49,6 +49,9 @@ BASE_CONFIG = {"databaseSecretName": "payments/aurora/master", "anchorRegion": "
 DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 SWAPPED = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
 DRILL = DOMAIN | {"drillTarget": "true", "drillMaxFaultMinutes": "20"}
+# Settings that switch a default off (no NAT, the account's API Gateway logging role left to the platform team, an
+# unsigned payments route), each checked by its own test: one plan for all.
+OPT_OUTS = {"natGatewaysPerRegion": "0", "manageApiGatewayAccount": "false", "apiAuthorization": "NONE"}
 # Settings each checked by its own test, none of which changes what another of them produces: one plan for all.
 # (90 days of log retention breaks exactly one rule of the pack: tests/unit/test_compliance.py shows it.)
 TUNED = {
@@ -124,7 +127,7 @@ def _measured(make: Callable[[], Plan]) -> tuple[Plan, Arcs]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _tracing_first_party_only():
+        with tracing_first_party_only():
             plan = make()
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
@@ -142,7 +145,7 @@ def _measured(make: Callable[[], Plan]) -> tuple[Plan, Arcs]:
 
 
 @contextlib.contextmanager
-def _tracing_first_party_only() -> Iterator[None]:
+def tracing_first_party_only() -> Iterator[None]:
     """Coverage's tracer stopped in Pulumi's engine during a plan, and started again where it calls our code.
 
     Under Python 3.11's tracing every frame pays for the tracer, measured or not, and a plan is mostly the

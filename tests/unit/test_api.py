@@ -12,7 +12,7 @@ from payment_validator.schema import AMOUNT_CEILING_MINOR, PAYMENT_REQUEST_SCHEM
 
 from drctl.harness import Plan, PlannedResource
 from tests.functions.conftest import DECLINE_CARD, VALID_CARD, payment_body
-from tests.unit.conftest import DOMAIN, plan_for
+from tests.unit.conftest import DOMAIN, OPT_OUTS, plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
 
@@ -213,7 +213,7 @@ def test_api_refuses_diverging_validation_records() -> None:
 
 
 def test_api_gateway_account_setting_can_be_left_to_the_platform_team() -> None:
-    plan = plan_for({"manageApiGatewayAccount": "false"})
+    plan = plan_for(OPT_OUTS)
     assert plan.of_type("aws:apigateway/account:Account") == []
     assert not [r for r in plan.of_type("aws:iam/role:Role") if "apigw-logs" in r.inputs["name"]]
     assert plan.of_type("aws:apigateway/stage:Stage"), "the stages remain"
@@ -239,5 +239,5 @@ def test_payments_require_signed_requests_by_default(plan: Plan) -> None:
 
 
 def test_payments_authorization_can_be_opened_deliberately() -> None:
-    plan = plan_for({"apiAuthorization": "NONE"})
+    plan = plan_for(OPT_OUTS)
     assert {m.inputs["authorization"] for m in plan.of_type("aws:apigateway/method:Method")} == {"NONE"}

@@ -16,7 +16,7 @@ from lib.components.database import AUDIT_LOG_PARAMETERS
 from policy.offline import evaluate
 from policy.rules.security import MINIMUM_LOG_RETENTION_DAYS, aurora_logging_problems
 from policy.rules.spec import NAMING_PROPERTIES, NOT_NAMES
-from tests.unit.conftest import BASE_CONFIG, DOMAIN, DRILL, SUFFIX, SWAPPED, TUNED, plan_for, stack_file_text
+from tests.unit.conftest import BASE_CONFIG, DOMAIN, DRILL, OPT_OUTS, SUFFIX, SWAPPED, TUNED, plan_for, stack_file_text
 
 LIB = Path(__file__).resolve().parents[2] / "lib"
 CONFIGURATIONS = {
@@ -24,9 +24,7 @@ CONFIGURATIONS = {
     "domain": DOMAIN,
     "roles-swapped": SWAPPED,
     "domain-roles-swapped": DOMAIN | SWAPPED,
-    "no-nat": {"natGatewaysPerRegion": "0"},
-    "platform-owned-api-account": {"manageApiGatewayAccount": "false"},
-    "open-payments": {"apiAuthorization": "NONE"},
+    "no-nat-platform-owned-api-account-open-payments": OPT_OUTS,
     # The drill target adds FIS templates, their role and log groups (the operations tests' plan).
     "drill-target": DRILL,
 }

@@ -29,7 +29,7 @@ from drctl.cost import (
 from drctl.cost_rules import FREE_TYPES, PRICERS, estimate, is_aws_resource, not_covered_message
 from drctl.cost_usage import runs_per_month
 from drctl.harness import Plan, PlannedResource
-from tests.unit.conftest import DOMAIN, DRILL, SWAPPED, plan_for
+from tests.unit.conftest import DOMAIN, DRILL, OPT_OUTS, SWAPPED, plan_for
 
 PRIMARY, SECONDARY = "us-east-1", "us-east-2"
 ACCOUNT = "444455556666"
@@ -125,11 +125,11 @@ def health_check(region: str, interval: int = 10, **extra: Any) -> PlannedResour
     [
         {},
         DOMAIN,
-        {"natGatewaysPerRegion": "0"},
+        OPT_OUTS,
         SWAPPED,
         DRILL,
     ],
-    ids=["default", "custom-domain", "no-nat", "roles-swapped", "drill-target"],
+    ids=["default", "custom-domain", "opt-outs", "roles-swapped", "drill-target"],
 )
 def test_cost_every_planned_type_is_priced_or_free(raw: dict[str, str]) -> None:
     plan = plan_for(raw)

@@ -10,7 +10,7 @@ import pytest
 from drctl.harness import Plan, PlannedResource
 from lib.components.network import flow_log_trust_policy, pick_availability_zones, plan_subnets
 from lib.regions import region_code
-from tests.unit.conftest import plan_for
+from tests.unit.conftest import OPT_OUTS, plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
 
@@ -80,7 +80,7 @@ def test_network_one_nat_gateway_routes_every_private_table(plan: Plan, region: 
 
 
 def test_network_without_nat_has_no_public_path() -> None:
-    plan = plan_for({"natGatewaysPerRegion": "0"})
+    plan = plan_for(OPT_OUTS)
     for type_token in ("aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/eip:Eip"):
         assert plan.of_type(type_token) == [], type_token
     assert not [r for r in plan.of_type("aws:ec2/route:Route") if r.inputs["destinationCidrBlock"] == "0.0.0.0/0"]
@@ -162,7 +162,7 @@ def test_flow_log_trust_policy_is_scoped_to_the_account() -> None:
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "1"}
 
 
-@pytest.mark.parametrize("raw", [{}, {"natGatewaysPerRegion": "0"}])
+@pytest.mark.parametrize("raw", [{}, OPT_OUTS])
 @pytest.mark.parametrize("region", REGIONS)
 def test_network_kms_is_reachable_without_the_nat(raw: dict[str, str], region: str) -> None:
     plan = plan_for(raw)

@@ -11,7 +11,7 @@ import pytest
 
 from drctl.cli import main
 from drctl.stackfile import StackFileError, read_stack_file, stack_name_of
-from tests.unit.conftest import BASE_CONFIG, SUFFIX, stack_file_text
+from tests.unit.conftest import BASE_CONFIG, OPT_OUTS, SUFFIX, stack_file_text
 
 TOKEN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9/._-]*:[A-Za-z0-9._-]+$")
 
@@ -153,10 +153,10 @@ def test_plan_empty_stack_file_asks_for_the_database_secret(
 def test_plan_without_nat_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The configuration test_cost plans without NAT, as a stack file: one plan for both.
+    # The opt-outs configuration (no NAT among them) other tests plan, as a stack file: one plan for all.
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", SUFFIX)
     stack_file = tmp_path / f"Pulumi.{SUFFIX}.yaml"
-    stack_file.write_text(stack_file_text(BASE_CONFIG | {"natGatewaysPerRegion": "0"}))
+    stack_file.write_text(stack_file_text(BASE_CONFIG | OPT_OUTS))
     _, out, _ = run(["plan", "--config", str(stack_file)], capsys)
     assert "NAT: none" in out
     # KMS is reached through an interface endpoint, S3 and DynamoDB through gateway endpoints.
