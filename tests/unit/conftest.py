@@ -50,11 +50,19 @@ DOMAIN = {"domainName": "pay.example.net", "hostedZoneName": "example.net"}
 SWAPPED = {"primaryRegion": "us-east-2", "secondaryRegion": "us-east-1"}
 DRILL = DOMAIN | {"drillTarget": "true", "drillMaxFaultMinutes": "20"}
 # Settings that switch a default off (no NAT, the account's API Gateway logging role left to the platform team, an
-# unsigned payments route), each checked by its own test: one plan for all.
-OPT_OUTS = {"natGatewaysPerRegion": "0", "manageApiGatewayAccount": "false", "apiAuthorization": "NONE"}
-# Settings each checked by its own test, none of which changes what another of them produces: one plan for all.
-# (90 days of log retention breaks exactly one rule of the pack: tests/unit/test_compliance.py shows it.)
-TUNED = {
+# unsigned payments route, no automatic database failover), each checked by its own test: one plan for all.
+OPT_OUTS = {
+    "natGatewaysPerRegion": "0",
+    "manageApiGatewayAccount": "false",
+    "apiAuthorization": "NONE",
+    "auroraAutoFailover": "false",
+}
+# Settings each checked by its own test, none of which changes what another of them produces (a custom domain with
+# the zone's id given rather than looked up, tags, subscribers, operators, health-check timing, the watcher's
+# thresholds, the lag alarm, log retention): one plan for all. (90 days of log retention breaks exactly one rule of
+# the pack: tests/unit/test_compliance.py shows it.)
+TUNED = DOMAIN | {
+    "hostedZoneId": "Z0123456789ABC",
     "tags": '{"CostCenter": "cc-7"}',
     "alertEmails": '["a@example.net", "b@example.net"]',
     "drOperatorPrincipals": '["arn:aws:iam::444455556666:role/oncall"]',

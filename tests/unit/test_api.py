@@ -12,7 +12,7 @@ from payment_validator.schema import AMOUNT_CEILING_MINOR, PAYMENT_REQUEST_SCHEM
 
 from drctl.harness import Plan, PlannedResource
 from tests.functions.conftest import DECLINE_CARD, VALID_CARD, payment_body
-from tests.unit.conftest import DOMAIN, OPT_OUTS, plan_for
+from tests.unit.conftest import DOMAIN, OPT_OUTS, TUNED, plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
 
@@ -149,7 +149,8 @@ def test_api_domain_outputs(domain_plan: Plan) -> None:
 
 
 def test_api_explicit_hosted_zone_id_skips_the_lookup() -> None:
-    plan = plan_for(DOMAIN | {"hostedZoneId": "Z0123456789ABC"})
+    plan = plan_for(TUNED)
+    assert TUNED["hostedZoneId"] == "Z0123456789ABC"
     assert plan.outputs["hostedZoneId"] == "Z0123456789ABC"
 
 

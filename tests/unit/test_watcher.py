@@ -10,7 +10,7 @@ import pytest
 
 from drctl.harness import Plan, PlannedResource
 from drctl.summary import render
-from tests.unit.conftest import TUNED, plan_for
+from tests.unit.conftest import OPT_OUTS, TUNED, plan_for
 
 REGIONS = ("us-east-1", "us-east-2")
 FUNCTION = "aws:lambda/function:Function"
@@ -118,7 +118,7 @@ def test_watcher_role_fails_over_only_to_its_own_region(plan: Plan) -> None:
 
 
 def test_watcher_automation_shown_on_or_off_as_configured() -> None:
-    on, off = plan_for(), plan_for({"auroraAutoFailover": "false"})
+    on, off = plan_for(), plan_for(OPT_OUTS)
     for plan, value in ((on, "true"), (off, "false")):
         for region in REGIONS:
             assert watcher_in(plan, region).inputs["environment"]["variables"]["AUTO_FAILOVER"] == value
