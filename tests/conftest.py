@@ -31,6 +31,7 @@ import types
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+import _pytest.assertion.rewrite
 import botocore.client
 import botocore.session
 import moto.core.models
@@ -122,3 +123,7 @@ def _import_module_untraced(name: str, package: str | None = None) -> types.Modu
 
 
 importlib.import_module = _import_module_untraced
+
+# pytest rewrites every test module's asserts on import (the AST of tens of thousands of lines, in each worker, and
+# never cached while PYTHONDONTWRITEBYTECODE is set): pytest's code only, which runs no module it rewrites.
+_pytest.assertion.rewrite._rewrite_test = untraced(_pytest.assertion.rewrite._rewrite_test)  # pylint: disable=protected-access

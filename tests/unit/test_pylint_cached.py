@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import pytest
 
 from drctl.harness import REPO_ROOT
 
 ARGS = ["--fail-under=9.0", "pkg", "tool.py"]
+_DISTRIBUTIONS = importlib.metadata.distributions
 
 
 def _script() -> ModuleType:
@@ -26,8 +29,18 @@ def _script() -> ModuleType:
     return sys.modules["pylint_cached"]
 
 
+@functools.cache
+def _installed() -> tuple[SimpleNamespace, ...]:
+    """The installed distributions' names and versions, read once per process (each read parses every METADATA
+    file, and the tests compute the key dozens of times).
+    """
+    read = [d.metadata for d in _DISTRIBUTIONS()]
+    return tuple(SimpleNamespace(metadata={"Name": m["Name"], "Version": m["Version"]}) for m in read)
+
+
 @pytest.fixture(name="tree")
-def fixture_tree(tmp_path: Path) -> Path:
+def fixture_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(importlib.metadata, "distributions", _installed)
     (tmp_path / "pkg" / "sub").mkdir(parents=True)
     (tmp_path / "pkg" / "a.py").write_text("A = 1\n", encoding="utf-8")
     (tmp_path / "pkg" / "sub" / "b.py").write_text("B = 2\n", encoding="utf-8")
