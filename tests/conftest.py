@@ -1,5 +1,5 @@
-"""What every test process shares: botocore's parsed service models, moto's KMS key pairs, and AWS calls
-that coverage does not trace.
+"""What every test process shares: botocore's parsed service models, moto's KMS key pairs and URL tables, and
+AWS calls (and pytest's assertion rewriting) that coverage does not trace.
 
 moto's ``mock_aws()`` drops boto3's default session each time it starts, and every new botocore session
 parses the service models again (about 20 ms per model, seconds per fault-injection test). The models are
@@ -34,7 +34,9 @@ from typing import Any, ParamSpec, TypeVar
 import _pytest.assertion.rewrite
 import botocore.client
 import botocore.session
+import moto.core.base_backend
 import moto.core.models
+import moto.settings
 import moto.kms.models
 import moto.kms.utils
 from botocore.loaders import Loader, create_loader
@@ -110,6 +112,23 @@ botocore.session.Session.create_client = untraced(botocore.session.Session.creat
 # every backend: moto's code only.
 moto.core.models.MockAWS.start = untraced(moto.core.models.MockAWS.start)  # type: ignore[method-assign]
 moto.core.models.MockAWS.stop = untraced(moto.core.models.MockAWS.stop)  # type: ignore[method-assign]
+
+# moto 5.2.5 rebuilds a backend's table of URL patterns (every path of its urls module formatted for every URL
+# base and DNS suffix) on each request it serves (moto/core/botocore_stubber.py: "TODO: cache this part"): seconds
+# per run. The table depends only on the backend's class (its urls module's url_bases and url_paths, whose handlers
+# are not bound to a backend) and on whether ISO regions are enabled.
+_backend_urls = moto.core.base_backend.BaseBackend.urls.fget  # type: ignore[attr-defined]
+_URL_TABLES: dict[tuple[type, bool], Any] = {}
+
+
+def _urls_of(backend: moto.core.base_backend.BaseBackend) -> Any:
+    key = (type(backend), moto.settings.enable_iso_regions())
+    if key not in _URL_TABLES:
+        _URL_TABLES[key] = _backend_urls(backend)
+    return _URL_TABLES[key]
+
+
+moto.core.base_backend.BaseBackend.urls = property(_urls_of)  # type: ignore[method-assign,assignment]
 
 _import_module = importlib.import_module
 
