@@ -36,9 +36,9 @@ import botocore.client
 import botocore.session
 import moto.core.base_backend
 import moto.core.models
-import moto.settings
 import moto.kms.models
 import moto.kms.utils
+import moto.settings
 from botocore.loaders import Loader, create_loader
 
 
