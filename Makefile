@@ -71,7 +71,7 @@ bench: install
 # the virtualenv.
 clean-caches:
 	rm -rf .mypy_cache .pytest_cache .ruff_cache .pylint_cache coverage.xml .coverage .coverage.*
-	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 
 clean: clean-caches
 	rm -rf $(VENV) $(PLAN_JSON) $(PLAN_DIAGRAM)

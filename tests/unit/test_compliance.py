@@ -24,7 +24,7 @@ CONFIGURATIONS = {
     "domain": DOMAIN,
     "roles-swapped": SWAPPED,
     "domain-roles-swapped": DOMAIN | SWAPPED,
-    "no-nat-platform-owned-api-account-open-payments": OPT_OUTS,
+    "opt-outs": OPT_OUTS,
     # The drill target adds FIS templates, their role and log groups (the operations tests' plan).
     "drill-target": DRILL,
 }

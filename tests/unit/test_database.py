@@ -138,7 +138,7 @@ def test_database_network_is_private_and_admits_only_the_application(plan: Plan,
 
 
 def test_database_instance_counts_follow_config() -> None:
-    for raw, counts in (({"auroraPrimaryInstances": "2"}, (2, 1)), ({"auroraSecondaryInstances": "2"}, (1, 2))):
+    for raw, counts in (({"auroraPrimaryInstances": "2"}, (2, 1)), ({"auroraSecondaryInstances": "3"}, (1, 3))):
         plan = plan_for(raw)
         assert (len(instances_in(plan, "us-east-1")), len(instances_in(plan, "us-east-2"))) == counts, raw
 

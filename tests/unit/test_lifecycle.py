@@ -187,10 +187,11 @@ def test_lifecycle_capacity_change_updates_both_members_in_place() -> None:
 
 
 def test_lifecycle_instance_count_adds_and_removes_instances() -> None:
-    grow = diff({}, {"auroraSecondaryInstances": "2"})
-    assert [(c.action, c.name) for c in grow.changes] == [(Action.CREATE, "us-east-2-aurora-2")]
-    shrink = diff({"auroraSecondaryInstances": "2"}, {})
-    assert [(c.action, c.name) for c in shrink.changes] == [(Action.DELETE, "us-east-2-aurora-2")]
+    grow = diff({}, {"auroraSecondaryInstances": "3"})
+    added = [(Action.CREATE, "us-east-2-aurora-2"), (Action.CREATE, "us-east-2-aurora-3")]
+    assert sorted((c.action, c.name) for c in grow.changes) == added
+    shrink = diff({"auroraSecondaryInstances": "3"}, {})
+    assert sorted((c.action, c.name) for c in shrink.changes) == [(Action.DELETE, name) for _, name in added]
     assert shrink.is_safe, "removing a reader instance loses no data (the cluster volume holds it)"
 
 

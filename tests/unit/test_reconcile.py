@@ -32,20 +32,24 @@ from lib.config import StackConfig, load_config
 from tests.unit.conftest import SWAPPED, cached_run_plan, plan_for
 
 EXAMPLE = REPO_ROOT / "Pulumi.example.yaml"
-# The example stack under its own name and suffix: the plans drctl plan makes of it (test_compliance.py) are shared.
+# The example stack's own suffix: with its configuration, the plans drctl plan makes of it (test_compliance.py).
 ENV = {"ENVIRONMENT_SUFFIX": "example"}
 
 
 def cached_planner(config: StackConfig, raw: Mapping[str, str], stack: str) -> Plan:
-    """The real offline engine, through the tests' plan cache: the same file planned twice gives the same plan."""
+    """The real offline engine, through the tests' plan cache: the same file planned twice gives the same plan.
+    The file is the example stack's copied as ``Pulumi.prod.yaml``; both roles are planned under the example's
+    stack name (a plan's name changes nothing reconcile compares), so that they are the plans of the example.
+    """
     del config
-    return cached_run_plan(load_config(dict(raw), ENV), raw, stack=stack)
+    assert stack == "prod", f"reconcile planned the stack {stack!r}, not the file's"
+    return cached_run_plan(load_config(dict(raw), ENV), raw, stack="example")
 
 
 @pytest.fixture(name="stack_file")
 def fixture_stack_file(tmp_path: Path) -> Path:
     """A copy of the example stack file, which pins the anchor."""
-    target = tmp_path / "Pulumi.example.yaml"
+    target = tmp_path / "Pulumi.prod.yaml"
     shutil.copy(EXAMPLE, target)
     return target
 
@@ -71,7 +75,7 @@ def test_reconcile_swaps_only_the_two_role_values(stack_file: Path) -> None:
     assert result.diff is not None
     assert result.diff.is_safe
     assert not result.diff.structural
-    assert "pulumi preview --stack example" in result.next_step
+    assert "pulumi preview --stack prod" in result.next_step
 
 
 def test_reconcile_twice_swaps_back(stack_file: Path) -> None:
@@ -252,6 +256,7 @@ def test_reconcile_cli_writes_only_with_the_writer_region_and_a_second_run_does_
     stack_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", ENV["ENVIRONMENT_SUFFIX"])
+    monkeypatch.setattr(reconcile_module, "run_plan", cached_planner)
     original = stack_file.read_text()
     assert main(["reconcile", "--config", str(stack_file)]) == 2
     assert "pass --writer-region" in capsys.readouterr().err
